@@ -1,0 +1,31 @@
+"""No GPIO wired (a UART-only rig): claiming any line says so, clearly."""
+
+from __future__ import annotations
+
+from harness.gpio.base import GpioBackend, GpioUnavailable
+
+
+class NoneBackend(GpioBackend):
+    name = "none"
+
+    def _refuse(self, pin: int) -> None:
+        raise GpioUnavailable(
+            f"this rig has no GPIO wired (backend 'none'), so pin {pin} cannot be used; "
+            "set [gpio] backend and the pins in the rig file to use power control"
+        )
+
+    def _setup_output(self, pin: int, level: bool) -> None:
+        self._refuse(pin)
+
+    def _setup_input(self, pin: int) -> None:
+        self._refuse(pin)
+
+    def _write(self, pin: int, level: bool) -> None:
+        self._refuse(pin)
+
+    def _read(self, pin: int) -> bool:
+        self._refuse(pin)
+        return False
+
+    def _free(self, pins: list[int]) -> None:
+        pass

@@ -1,0 +1,177 @@
+"""Every documented limit and typical time, keyed by clause ID and by command.
+
+The one source of truth (DEVELOPERS.md): no other file writes 90 or 180. Times are module
+seconds. `Limit.check(measured)` turns a measurement into a `Timing` with its verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from harness.clauses import clause as _clause
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    MARGINAL = "marginal"  # inside the limit, but above the typical range or near the limit
+    FAIL = "fail"
+
+
+#: Inside the limit but above this fraction of it counts as marginal.
+MARGINAL_FRACTION = 0.8
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A documented time limit: what it bounds, from which clause, and what to do past it."""
+
+    name: str
+    seconds: float
+    clause: str
+    typical: tuple[float, float] | None = None
+    action: str = ""  # the document's reaction when it is exceeded: reboot, deactivate, ...
+    source: str = "GSM TCPIP Recommended Process V1.1"
+
+    def __post_init__(self) -> None:
+        _clause(self.clause)  # a limit must cite a real clause
+
+    def judge(self, measured: float) -> Verdict:
+        if measured > self.seconds:
+            return Verdict.FAIL
+        if self.typical and measured > self.typical[1]:
+            return Verdict.MARGINAL
+        if measured > MARGINAL_FRACTION * self.seconds:
+            return Verdict.MARGINAL
+        return Verdict.PASS
+
+    def check(self, measured: float, command: str | None = None, note: str = "") -> Timing:
+        return Timing(
+            clause=self.clause,
+            command=command or self.name,
+            measured=measured,
+            limit=self.seconds,
+            typical=self.typical,
+            verdict=self.judge(measured),
+            note=note,
+        )
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One measured step: clause, command, module seconds measured, limit, verdict."""
+
+    clause: str
+    command: str
+    measured: float
+    limit: float | None
+    typical: tuple[float, float] | None
+    verdict: Verdict
+    note: str = ""
+
+    @property
+    def margin(self) -> float | None:
+        """Fraction of the limit left (1.0 = instant, 0 = at the limit, <0 = exceeded)."""
+        if not self.limit:
+            return None
+        return 1.0 - self.measured / self.limit
+
+    def describe(self) -> str:
+        lim = "no limit" if self.limit is None else f"limit {self.limit:g} s"
+        return f"{self.clause} {self.command}: {self.measured:.3f} s ({lim}) → {self.verdict}"
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["verdict"] = str(self.verdict)
+        d["typical"] = list(self.typical) if self.typical else None
+        return d
+
+
+# -- AT-TIMEOUT: every command's final answer (doc ch. 9 notes 2 and 3) ----------------------
+DEFAULT_COMMAND = Limit("AT command", 60.0, "AT-TIMEOUT", action="reboot")
+CGATT = Limit("AT+CGATT", 180.0, "INIT-CGATT", action="reboot")  # Chinese edition only
+QIACT = Limit("AT+QIACT", 180.0, "PDP-ACT", action="reboot")
+QIDEACT = Limit("AT+QIDEACT", 90.0, "PDP-DEACT", typical=(2.0, 5.0), action="reboot")
+QICLOSE = Limit("AT+QICLOSE", 90.0, "CLOSE", action="reboot")
+#: Both stages of AT+QIOPEN (OK, then CONNECT OK/FAIL) within 90 s, else QIDEACT (OPEN-RETRY).
+QIOPEN = Limit("AT+QIOPEN", 90.0, "OPEN-TCP", action="deactivate")
+
+COMMAND_LIMITS: dict[str, Limit] = {
+    "+CGATT": CGATT,
+    "+QIACT": QIACT,
+    "+QIDEACT": QIDEACT,
+    "+QICLOSE": QICLOSE,
+    "+QIOPEN": QIOPEN,
+}
+
+# -- INIT -----------------------------------------------------------------------------------
+SYNC_TRIES = 15  # INIT-SYNC: AT up to 15 times...
+SYNC_INTERVAL = Limit("AT sync interval", 0.5, "INIT-SYNC")  # ...500 ms apart
+SYNC = Limit(
+    "baud synchronisation", SYNC_TRIES * SYNC_INTERVAL.seconds, "INIT-SYNC", action="reboot"
+)
+IPR_DEFAULT_RATE = 115200
+CPIN_READY = Limit("SIM ready after power-on", 10.0, "INIT-CPIN", action="reboot")
+CREG_REGISTERED = Limit("GSM registration", 30.0, "INIT-CREG", action="reboot")
+CGREG_REGISTERED = Limit("GPRS registration", 30.0, "INIT-CGREG", action="continue")
+REGISTERED_STATS = (1, 5)  # <stat> home, roaming
+DEFAULT_APN = "CMNET"
+
+# -- PDP ------------------------------------------------------------------------------------
+QIACT_FAILURES = 3  # PDP-ACT-RETRY: 3 failures in a row → reboot
+QIDEACT_FAILURES = 3  # PDP-DEACT: failing 3 times → reboot
+QIDEACT_WORST = 150.0  # "about 2.5 minutes" when the network is bad
+QIDEACT_RECOMMENDED = 60.0  # "a timeout of 1 minute or less" for the application
+
+# -- OPEN -----------------------------------------------------------------------------------
+QIOPEN_FAILURES = 5  # OPEN-RETRY: 5 failures in a row → QIDEACT and try again
+QIOPEN_WORST = (150.0, 210.0)  # OPEN-SLOW: 2.5–3.5 min in theory
+QIOPEN_HOST_TIMEOUT = 120.0  # OPEN-SLOW: the application may give up "under 2 min"
+OPEN_ALLOWED_STATES = ("IP INITIAL", "IP STATUS", "IP CLOSE")  # OPEN-ERR-STATE
+DOC_PEER_PORT = 7007  # the port of every example in the document
+
+# -- SEND -----------------------------------------------------------------------------------
+SEND_MAX = 1460  # SEND-MAX: bytes in one input
+SOCKET_SEND_BUFFER = 7300  # SEND-WINDOW: the module's socket send buffer
+TCP_MAX_PACKET = 1448  # SEND-WINDOW: one TCP packet at most
+SEND_WINDOW_BYTES = 3000  # SEND-WINDOW: keep sending while nAcked < 3000
+QISACK_POLL = Limit("AT+QISACK poll interval", 5.0, "SEND-WINDOW")
+SEND_WINDOW_POLLS = 20  # 20 polls × 5 s = 100 s, then the connection is broken
+ACK = Limit("data acknowledged by the peer", 90.0, "SEND-ACK", action="close and reopen")
+CTRL_Z, ESC, BACKSPACE = 0x1A, 0x1B, 0x08  # SEND-SPECIAL
+
+# -- RECV -----------------------------------------------------------------------------------
+QIRD_MAX = 1024  # RECV-QIRD: bytes per AT+QIRD in the document's example
+
+# -- KEEP -----------------------------------------------------------------------------------
+HEARTBEAT = Limit("heartbeat interval", 600.0, "KEEP-HEARTBEAT")
+KEEP_CHECK_POLLS = 24  # KEEP-CHECK: 24 × 5 s = 2 min
+
+# -- TRANS ----------------------------------------------------------------------------------
+TCFG = (3, 2, 512, 1)  # AT+QITCFG=3,2,512,1 as in the document
+TCFG_WAIT = Limit("transparent batch wait", 0.2, "OPT-TCFG")  # WaitTm 2 × 100 ms
+TCFG_SIZE = 512  # bytes per packet
+ESCAPE_GUARD = 1.0  # silence before and after "+++" (PROTOCOL.md §12, ARD/M72)
+
+# -- PWR ------------------------------------------------------------------------------------
+PWRKEY_ON = Limit("PWRKEY on sequence", 2.0, "PWR-ON")
+PWRKEY_ON_MIN = 1.0  # hold at least 1 s if STATUS is not read (M95 hardware design p.31)
+PWRKEY_OFF = Limit("PWRKEY off pulse", 1.0, "PWR-OFF")
+PWRKEY_OFF_WINDOW = (0.6, 1.0)  # 0.6 s < t < 1 s (M95 hardware design p.32)
+POWER_CUT_AFTER = Limit("supply cut after power-off", 12.0, "PWR-OFF")
+BACKOFF = (0.0, 600.0, 1800.0, 3600.0)  # PWR-BACKOFF: at once, 10 min, 30 min, 1 h
+
+
+_COMMAND_NAME = re.compile(r"^AT([+&]?[A-Z]*)", re.IGNORECASE)
+
+
+def command_name(command: str) -> str:
+    """`AT+QIACT` → `+QIACT`; `at+cgatt?` → `+CGATT`; `ATE0` → `E`."""
+    m = _COMMAND_NAME.match(command.strip())
+    return m.group(1).upper() if m else command.strip().upper()
+
+
+def for_command(command: str) -> Limit:
+    """The documented limit for the final answer to `command` (AT-TIMEOUT's table)."""
+    return COMMAND_LIMITS.get(command_name(command), DEFAULT_COMMAND)
