@@ -175,3 +175,12 @@ def command_name(command: str) -> str:
 def for_command(command: str) -> Limit:
     """The documented limit for the final answer to `command` (AT-TIMEOUT's table)."""
     return COMMAND_LIMITS.get(command_name(command), DEFAULT_COMMAND)
+
+
+#: VBAT must be stable at least 30 ms before PWRKEY is pressed (PROTOCOL.md §3, M95HD p.31).
+VBAT_SETTLE = 0.03
+#: EMERG_OFF: the pulse width is [U] (PROTOCOL.md §3; the M95HD diagram shows 54/250/800 ms
+#: labels): hold it this long, then on until STATUS drops where wired, at most EMERG_OFF_MAX
+#: (OpenTracker pulses its KILL pin until STATUS drops, ≤ 5 s).
+EMERG_OFF_PULSE = 0.8
+EMERG_OFF_MAX = 5.0

@@ -1,0 +1,111 @@
+"""A run's record, `reports/<run-id>/timings.json`: written as the run goes, read by reports.
+
+Format "modemcert-timings/1" (docs/architecture.md). Every write replaces the file atomically,
+so a run killed at any moment leaves a valid file holding everything measured until then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from harness.limits import Timing
+
+FORMAT = "modemcert-timings/1"
+FILENAME = "timings.json"
+
+
+class RunRecordError(ValueError):
+    """A timings.json that cannot be read; the message names the file and what is wrong."""
+
+
+def mask_imei(imei: str | None, keep: int = 3) -> str | None:
+    """`861234567890123` → `xxxxxxxxxxxx123`: shared reports show only the last digits."""
+    if not imei:
+        return imei
+    keep = min(keep, len(imei))
+    return "x" * (len(imei) - keep) + imei[len(imei) - keep :]
+
+
+class RunRecorder:
+    """Collects run metadata, module identity, timings and test outcomes; saves on each change."""
+
+    def __init__(self, run_dir: Path, run: dict[str, Any]) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / FILENAME
+        self._lock = threading.Lock()
+        self._data: dict[str, Any] = {
+            "format": FORMAT,
+            "run": dict(run),
+            "module": {},
+            "timings": [],
+            "tests": [],
+        }
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._save()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        with self._lock:
+            return json.loads(json.dumps(self._data))
+
+    def set_module(self, **identity: str | None) -> None:
+        identity = dict(identity)
+        if "imei" in identity:
+            identity["imei"] = mask_imei(identity["imei"])
+        with self._lock:
+            self._data["module"].update({k: v for k, v in identity.items() if v})
+        self._save()
+
+    def update_run(self, **fields: Any) -> None:
+        with self._lock:
+            self._data["run"].update(fields)
+        self._save()
+
+    def add_timing(self, timing: Timing, test: str | None, at: float) -> None:
+        row = {"test": test, **timing.as_dict(), "at": at}
+        with self._lock:
+            self._data["timings"].append(row)
+        self._save()
+
+    def add_test(self, **result: Any) -> None:
+        with self._lock:
+            self._data["tests"].append(result)
+        self._save()
+
+    def _save(self) -> None:
+        with self._lock:
+            text = json.dumps(self._data, indent=1, ensure_ascii=False)
+            fd, tmp = tempfile.mkstemp(prefix=".timings-", dir=self.run_dir)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(text)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are served and shared
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read a run's timings.json (a run directory or the file itself), checking its format."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / FILENAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunRecordError(f"{path}: no such file (is this a modemcert run directory?)")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RunRecordError(f"{path}: unreadable run record: {e}")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise RunRecordError(f"{path}: not a {FORMAT} file (format={data.get('format')!r})")
+    for key in ("run", "module", "timings", "tests"):
+        data.setdefault(key, {} if key in ("run", "module") else [])
+    return data
