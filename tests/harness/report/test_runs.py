@@ -1,0 +1,170 @@
+"""Finding and reading run directories: timings.json, junit.xml, Allure results, transcripts."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness.limits import QIDEACT
+from harness.report.runs import (
+    ReportError,
+    allure_key,
+    find_run,
+    junit_key,
+    list_runs,
+    load_run,
+    read_allure_results,
+    read_junit,
+    read_properties,
+)
+
+
+def test_find_run_by_path_id_and_latest(new_run, reports_dir):
+    first = new_run("20261122-181200-sim").write()
+    second = new_run("20261123-181200-sim", started="2026-11-23T18:12:00+00:00").write()
+    assert find_run(first) == first.resolve()
+    assert find_run("20261122-181200-sim", reports_dir) == first.resolve()
+    assert find_run(None, reports_dir) == second.resolve()
+    assert find_run("latest", reports_dir) == second.resolve()
+    assert list_runs(reports_dir) == [first, second]
+
+
+def test_no_latest_says_to_run_first(reports_dir):
+    with pytest.raises(ReportError, match=r"no runs yet: .*latest does not exist.*modemcert run"):
+        find_run(None, reports_dir)
+
+
+def test_unknown_run_lists_the_newest_runs(new_run, reports_dir):
+    new_run("20261122-181200-sim").write()
+    with pytest.raises(ReportError) as err:
+        find_run("20261199-sim", reports_dir)
+    assert "no run '20261199-sim'" in str(err.value)
+    assert "20261122-181200-sim" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_directory_without_timings_is_not_a_run(tmp_path, reports_dir):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReportError, match=r"empty is not a modemcert run directory .*timings"):
+        find_run(tmp_path / "empty", reports_dir)
+
+
+def test_load_run_reads_the_documented_fields(new_run):
+    b = new_run("20261122-181200-sim", operator="Li Wei")
+    b.test("suites/test_pdp.py::test_qideact", ["PDP-DEACT"])
+    b.timing(QIDEACT, 3.2, "AT+QIDEACT", "suites/test_pdp.py::test_qideact")
+    run = load_run(b.write())
+    assert run.id == "20261122-181200-sim"
+    assert (run.info.rig, run.info.time_scale, run.info.operator) == ("sim", 0.02, "Li Wei")
+    assert run.info.finished == b.finished
+    assert run.module.firmware == "M95FAR03A04"
+    assert run.module.imei.endswith("123") and "4567" not in run.module.imei
+    [timing] = run.timings
+    assert (timing.clause, timing.measured, timing.limit) == ("PDP-DEACT", 3.2, QIDEACT.seconds)
+    assert timing.typical == QIDEACT.typical and timing.verdict == "pass"
+    assert timing.margin == pytest.approx(1 - 3.2 / QIDEACT.seconds)
+    [test] = run.tests
+    assert test.clauses == ("PDP-DEACT",) and test.outcome == "passed"
+    assert run.environment["module.imei"] == b.module["imei"]
+
+
+def test_failure_trace_comes_from_junit(new_run):
+    b = new_run("r1").test("suites/test_open.py::test_tcp", ["OPEN-TCP"], "failed", message="no")
+    run = load_run(b.write())
+    assert "AssertionError: no" in run.tests[0].trace
+
+
+def test_tests_missing_from_timings_are_taken_from_junit(new_run):
+    """A run killed after junit.xml was written but before the plugin recorded the test."""
+    b = new_run("r1").test("suites/test_pdp.py::test_a", ["PDP-ACT"])
+    b.test("suites/test_pdp.py::test_b", ["PDP-DEACT"], "failed", message="boom")
+    path = b.write()
+    data = json.loads((path / "timings.json").read_text())
+    data["tests"] = data["tests"][:1]
+    (path / "timings.json").write_text(json.dumps(data))
+    run = load_run(path)
+    assert [t.nodeid for t in run.tests] == [
+        "suites/test_pdp.py::test_a",
+        "suites/test_pdp.py::test_b",
+    ]
+    assert run.tests[1].outcome == "failed" and run.tests[1].message == "boom"
+    assert run.tests[1].clauses == ()
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda d: d["timings"][0].update(measured="slow"), r"timings\[0\]\.measured is 'slow'"),
+        (lambda d: d["timings"][0].update(typical=[2]), r"timings\[0\]\.typical"),
+        (lambda d: d.update(tests={"a": 1}), r"'tests' is not a list"),
+        (lambda d: d["tests"][0].pop("nodeid"), r"tests\[0\] has no nodeid"),
+        (lambda d: d.update(format="other/1"), r"not a modemcert-timings/1 file"),
+    ],
+)
+def test_damaged_records_name_the_file_and_key(new_run, edit, expected):
+    b = new_run("r1").test("suites/test_pdp.py::test_a", ["PDP-DEACT"])
+    path = b.timing(QIDEACT, 3.0, "AT+QIDEACT").write()
+    data = json.loads((path / "timings.json").read_text())
+    edit(data)
+    (path / "timings.json").write_text(json.dumps(data))
+    with pytest.raises(ReportError, match=expected) as err:
+        load_run(path)
+    assert "timings.json" in str(err.value)
+
+
+def test_unparseable_timings_is_a_report_error(new_run):
+    path = new_run("r1").write()
+    (path / "timings.json").write_text("{not json")
+    with pytest.raises(ReportError, match="unreadable run record"):
+        load_run(path)
+
+
+def test_transcripts_outside_the_run_are_not_read(new_run, tmp_path):
+    (tmp_path / "secret.txt").write_text("secret")
+    b = new_run("r1").test("suites/test_pdp.py::test_a", ["PDP-ACT"], "failed", message="x")
+    path = b.write()
+    data = json.loads((path / "timings.json").read_text())
+    data["tests"][0]["transcript"] = "../../secret.txt"
+    (path / "timings.json").write_text(json.dumps(data))
+    run = load_run(path)
+    assert run.transcript_text(run.tests[0]) is None
+
+
+def test_properties_file(tmp_path):
+    (tmp_path / "e.properties").write_text("# comment\n! too\na=1\nb : two words\nc\n\n")
+    assert read_properties(tmp_path / "e.properties") == {"a": "1", "b": "two words", "c": ""}
+    assert read_properties(tmp_path / "missing") == {}
+
+
+def test_keys_match_what_pytest_and_allure_pytest_write(tmp_path):
+    """junit_key/allure_key must name tests exactly as the real tools do."""
+    suite = tmp_path / "suites"
+    suite.mkdir()
+    (suite / "test_k.py").write_text(
+        "import pytest\n"
+        "def test_plain():\n    assert False, 'plain'\n"
+        "class TestGroup:\n"
+        "    @pytest.mark.parametrize('n', [1])\n"
+        "    def test_param(self, n):\n        assert n == 2, 'param'\n"
+    )
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            *("--rootdir", tmp_path, "--junitxml", "junit.xml", "--alluredir", "allure"),
+            "suites/test_k.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
+    junit = read_junit(tmp_path / "junit.xml")
+    allure = read_allure_results(tmp_path / "allure")
+    for nodeid, message in [
+        ("suites/test_k.py::test_plain", "plain"),
+        ("suites/test_k.py::TestGroup::test_param[1]", "param"),
+    ]:
+        assert junit[junit_key(nodeid)].outcome == "failed"
+        assert message in junit[junit_key(nodeid)].message
+        assert allure[allure_key(nodeid)].outcome == "failed"
+        assert message in allure[allure_key(nodeid)].message
