@@ -275,6 +275,14 @@ class ATChannel:
         """True after a `CONNECT` (transparent mode) until an escape or `leave_data_mode()`."""
         return self._codec.data_mode
 
+    @property
+    def in_flight(self) -> tuple[str, int] | None:
+        """The command awaiting its final answer and when it was sent (stamp ns), or None."""
+        pending = self._pending
+        if pending is None or not pending.sent_ns:
+            return None
+        return pending.spec.command, pending.sent_ns
+
     def add_observer(self, fn: Callable[[Reply | ATTimeout], None]) -> Callable[[], None]:
         """Call `fn` with every finished Reply or ATTimeout; returns a function removing it."""
         self._observers.append(fn)

@@ -26,6 +26,11 @@ def epoch() -> float:
     return time.time()
 
 
+def epoch_of(t_ns: int) -> float:
+    """The calendar time of a `stamp()` value (reports place steps on a wall-clock axis)."""
+    return time.time() - (time.monotonic_ns() - t_ns) / 1e9
+
+
 class Clock:
     """Monotonic module time at a fixed scale; shared by the harness and the simulator."""
 

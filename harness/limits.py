@@ -6,6 +6,7 @@ seconds. `Limit.check(measured)` turns a measurement into a `Timing` with its ve
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -38,7 +39,8 @@ class Limit:
         _clause(self.clause)  # a limit must cite a real clause
 
     def judge(self, measured: float) -> Verdict:
-        if measured > self.seconds:
+        # NaN compares false with everything: a measurement we cannot read never passes.
+        if math.isnan(measured) or measured > self.seconds:
             return Verdict.FAIL
         if self.typical and measured > self.typical[1]:
             return Verdict.MARGINAL
@@ -184,3 +186,9 @@ VBAT_SETTLE = 0.03
 #: (OpenTracker pulses its KILL pin until STATUS drops, ≤ 5 s).
 EMERG_OFF_PULSE = 0.8
 EMERG_OFF_MAX = 5.0
+
+#: pytest-timeout's last resort per certification test, above every documented limit a test
+#: can meet in a row (bring-up + QIACT + QIOPEN worst case + QIDEACT …), in module seconds,
+#: plus a wall-clock allowance for the harness itself.
+TEST_BUDGET = 900.0
+TEST_BUDGET_WALL = 30.0

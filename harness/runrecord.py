@@ -13,10 +13,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from harness.limits import Timing
+from harness.clock import stamp
+from harness.limits import Timing, Verdict
 
 FORMAT = "modemcert-timings/1"
 FILENAME = "timings.json"
+#: Passing steps are batched: the file is rewritten at most this often for them (wall ns).
+SAVE_INTERVAL_NS = 250_000_000
 
 
 class RunRecordError(ValueError):
@@ -38,6 +41,7 @@ class RunRecorder:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / FILENAME
         self._lock = threading.Lock()
+        self._saved_ns = 0
         self._data: dict[str, Any] = {
             "format": FORMAT,
             "run": dict(run),
@@ -66,10 +70,24 @@ class RunRecorder:
             self._data["run"].update(fields)
         self._save()
 
-    def add_timing(self, timing: Timing, test: str | None, at: float) -> None:
+    def add_timing(
+        self, timing: Timing, test: str | None, at: float, *, provoked: bool = False
+    ) -> None:
+        """Record a step; `provoked`: a test made it slow on purpose (reports show, never judge).
+
+        Saved at most every SAVE_INTERVAL (a run records thousands of replies); `flush()` and
+        every other change save at once, so a killed run loses at most the last interval.
+        """
         row = {"test": test, **timing.as_dict(), "at": at}
+        if provoked:
+            row["provoked"] = True
         with self._lock:
             self._data["timings"].append(row)
+            due = stamp() - self._saved_ns >= SAVE_INTERVAL_NS
+        if due or timing.verdict is not Verdict.PASS:
+            self._save()
+
+    def flush(self) -> None:
         self._save()
 
     def add_test(self, **result: Any) -> None:
@@ -79,6 +97,7 @@ class RunRecorder:
 
     def _save(self) -> None:
         with self._lock:
+            self._saved_ns = stamp()
             text = json.dumps(self._data, indent=1, ensure_ascii=False)
             fd, tmp = tempfile.mkstemp(prefix=".timings-", dir=self.run_dir)
             try:

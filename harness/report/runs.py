@@ -68,6 +68,7 @@ class TimingRecord:
     verdict: str
     note: str = ""
     at: float | None = None
+    provoked: bool = False
 
     @property
     def margin(self) -> float | None:
@@ -107,6 +108,8 @@ class Run:
     timings: tuple[TimingRecord, ...]
     tests: tuple[TestRecord, ...]
     environment: dict[str, str] = field(default_factory=dict)
+    #: Steps a test made slow on purpose (an injected fault): shown, never judged.
+    provoked: tuple[TimingRecord, ...] = ()
 
     @property
     def id(self) -> str:
@@ -203,15 +206,17 @@ def load_run(path: str | os.PathLike) -> Run:
     identity = ModuleIdentity(
         **{k: str(module.get(k) or "") for k in ("model", "revision", "firmware", "imei", "iccid")}
     )
-    timings = tuple(
+    measured = [
         _timing(row, where, i) for i, row in enumerate(_list(data.get("timings"), where, "timings"))
-    )
+    ]
+    timings = tuple(t for t in measured if not t.provoked)
+    provoked = tuple(t for t in measured if t.provoked)
     tests = [_test(row, where, i) for i, row in enumerate(_list(data.get("tests"), where, "tests"))]
     junit = read_junit(path / JUNIT)
     allure = read_allure_results(path / ALLURE_RESULTS)
     tests = _merge_outcomes(tests, junit, allure)
     environment = read_properties(path / ALLURE_RESULTS / ENVIRONMENT)
-    return Run(path, info, identity, timings, tuple(tests), environment)
+    return Run(path, info, identity, timings, tuple(tests), environment, provoked)
 
 
 def _obj(value: Any, where: Path, key: str) -> dict:
@@ -259,6 +264,7 @@ def _timing(row: Any, where: Path, i: int) -> TimingRecord:
         verdict=str(row.get("verdict") or ""),
         note=str(row.get("note") or ""),
         at=_num(row.get("at"), where, f"{key}.at", optional=True),
+        provoked=bool(row.get("provoked", False)),
     )
 
 

@@ -1,0 +1,254 @@
+"""One rig brought up: the module (simulated or real), its GPIO lines, the serial channel, the peer.
+
+`Station(rig, run_dir).start()` wires the layers below together the same way for every rig; the
+pytest plugin, `modemcert run` and the benchmarks use it, so a sim run and a Pi run differ only
+in what the rig file says.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from harness import limits
+from harness.at import ATChannel, ATTimeout, ChannelError
+from harness.clock import Clock
+from harness.gpio import open_backend
+from harness.gpio.base import GpioBackend
+from harness.limits import Timing
+from harness.power import BackOff, Identity, Power, identify, sync
+from harness.rig import Rig
+from harness.transport import Transcript, Transport
+
+log = logging.getLogger("modemcert.station")
+
+Recorder = Callable[[Timing], None]
+#: The session's UART transcript (JSON lines) inside the run directory.
+TRANSCRIPT_FILE = "uart.jsonl"
+#: How long a quick "is it alive?" AT may take before the module counts as wedged.
+PROBE_SECONDS = 2.0
+
+
+class StationError(RuntimeError):
+    """The rig could not be brought up; the message says which part and what to check."""
+
+
+class Station:
+    """The module, its lines, its serial channel and its peer, for one run on one rig."""
+
+    def __init__(
+        self,
+        rig: Rig,
+        run_dir: str | Path,
+        *,
+        scale: float | None = None,
+        mutations: Iterable[str] = (),
+        record: Recorder | None = None,
+        ignore_backoff: bool = False,
+        state_dir: str | Path | None = None,
+    ) -> None:
+        self.rig = rig
+        self.state_dir = Path(state_dir) if state_dir is not None else rig.state_dir
+        self.run_dir = Path(run_dir)
+        self.clock = Clock(scale if scale is not None else rig.time_scale)
+        self.mutations = tuple(mutations)
+        self.record = record
+        self.sim = None  # harness.sim.SimulatedModule on a sim rig
+        self.pins = None  # harness.gpio.sim.SimPins on a sim rig
+        self.peer_server = None  # harness.peer.PeerServer when the peer runs in this process
+        self.peer = None  # harness.peer.PeerControl, or None without a control URL
+        self.peer_host = rig.peer.host
+        self.peer_port = rig.peer.port
+        self.udp_port = rig.peer.udp_port or rig.peer.port
+        self.backend: GpioBackend | None = None
+        self.power: Power | None = None
+        self.transport: Transport | None = None
+        self.channel: ATChannel | None = None
+        self.transcript: Transcript | None = None
+        self.identity: Identity | None = None
+        self.backoff = BackOff(self.state_dir, self.clock, ignore=ignore_backoff)
+
+    def __repr__(self) -> str:
+        return f"Station({self.rig.name!r}, port={self.port!r}, {self.clock})"
+
+    @property
+    def port(self) -> str | None:
+        return self.transport.url if self.transport is not None else self.rig.serial.port
+
+    # -- bring-up -------------------------------------------------------------------------------
+    def start(self) -> Station:
+        """Start the simulator and local peer (sim rig), claim the lines, open the port."""
+        try:
+            if self.rig.is_sim:
+                self._start_sim()
+            self._start_peer()
+            self.transcript = Transcript(self.run_dir / TRANSCRIPT_FILE)
+            port = self.sim.port if self.sim is not None else self.rig.serial.port
+            self.transport = Transport(port, self.rig.serial.baud, transcript=self.transcript)
+            self.channel = ATChannel(self.transport, self.clock).start()
+            self.backend = open_backend(self.rig, self.pins)
+            if self.rig.has("power"):
+                self.power = Power.from_rig(
+                    self.rig, self.backend, self.clock, self.channel, self.record, self.backoff
+                )
+        except BaseException:
+            self.close(leave_module=False)
+            raise
+        return self
+
+    def _start_sim(self) -> None:
+        from harness.gpio.sim import SimPins
+        from harness.sim import SimulatedModule, Wiring
+        from harness.sim.profile import Profile, with_setting
+
+        cfg = self.rig.sim
+        profile = Profile.named(cfg.profile if cfg else "m95")
+        for key, value in (cfg.overrides if cfg else {}).items():
+            text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+            profile = with_setting(profile, key, text)
+        lines = self.rig.gpio.lines()
+        self.pins = SimPins()
+        wiring = Wiring(
+            pwrkey=lines["pwrkey"].pin,
+            emerg_off=lines["emerg_off"].pin,
+            status=lines["status"].pin,
+            supply=lines["supply"].pin if "supply" in lines else None,
+        )
+        self.sim = SimulatedModule(
+            profile,
+            self.clock,
+            self.pins,
+            wiring,
+            state_dir=self.state_dir,
+            seed=cfg.seed if cfg else 0,
+        ).start()
+        for name in self.mutations:
+            self.sim.mutate(name)
+
+    def _start_peer(self) -> None:
+        from harness.peer import PeerControl, PeerServer
+
+        cfg = self.rig.peer
+        token = cfg.token.reveal() if cfg.token is not None else None
+        if self.rig.is_sim and cfg.control_url is None:
+            self.peer_server = PeerServer(
+                listen=(cfg.host, cfg.port), control=("127.0.0.1", 0), clock=self.clock
+            ).start()
+            self.peer_host, self.peer_port = self.peer_server.address[:2]
+            self.udp_port = self.peer_server.udp_address[1]
+            self.peer = PeerControl(self.peer_server.control_url, clock=self.clock)
+        elif cfg.control_url is not None:
+            self.peer = PeerControl(cfg.control_url, token=token, clock=self.clock)
+
+    def bring_up(self) -> Identity:
+        """PWR-ON where the rig has PWRKEY, INIT-SYNC, then who the module is."""
+        channel = self._need_channel()
+        if self.power is not None and self.power.is_on() is not True:
+            self.power.power_on()
+        elif self.power is None and self.sim is not None:
+            self.sim.power_on_now()
+        sync(
+            channel,
+            self.rig.serial.baud,
+            self.clock,
+            search=self.rig.serial.search_rates,
+            record=self.record,
+        )
+        self.identity = identify(channel)
+        return self.identity
+
+    def alive(self, seconds: float = PROBE_SECONDS) -> bool:
+        """Does the module answer a plain `AT` (leaving data mode first)?"""
+        channel = self._need_channel()
+        try:
+            if channel.in_data_mode:
+                channel.escape()
+            return channel.command("AT", seconds).ok
+        except (ATTimeout, ChannelError):
+            return False
+
+    def recover(self, reason: str) -> str:
+        """Bring a wedged module back by the documented route: EMERG_OFF (PWR-EMERG), power
+        on, sync. Returns what was done. Raises StationError where the rig cannot do it."""
+        if self.power is None:
+            if self.sim is not None:
+                self.sim.power_off_now()
+                self.sim.clear_faults()
+                self.bring_up()
+                return f"{reason}: power cycled the simulator (rig has no PWRKEY line)"
+            raise StationError(
+                f"{reason}, and rig {self.rig.name!r} ({self.rig.file}) has no PWRKEY/EMERG_OFF "
+                "lines to restart it: power-cycle the module by hand, then run again"
+            )
+        if self.sim is not None:
+            self.sim.clear_faults()
+        how = "EMERG_OFF" if self.power.lines.emerg_off is not None else "PWRKEY"
+        if how == "EMERG_OFF":
+            self.power.emergency_off()
+        else:
+            self.power.power_off()
+        self.channel.reset_state()
+        self.bring_up()
+        return f"{reason}: restarted with {how}, then PWRKEY on and AT sync"
+
+    def _need_channel(self) -> ATChannel:
+        if self.channel is None:
+            raise StationError("the station is not started: call start() first")
+        return self.channel
+
+    # -- the end --------------------------------------------------------------------------------
+    def close(self, leave_module: bool = True) -> None:
+        """Leave the module as the rig says, release every line, stop what this process started.
+
+        Never raises: it runs while a failure or a signal may be unwinding.
+        """
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if self.power is not None and leave_module:
+            steps.append(("leave the module", self.power.leave))
+        elif self.backend is not None:
+            steps.append(("release GPIO lines", self.backend.release))
+        if self.channel is not None:
+            steps.append(("close the serial channel", self.channel.close))
+        elif self.transport is not None:
+            steps.append(("close the serial port", self.transport.close))
+        if self.transcript is not None:
+            steps.append(("close the transcript", self.transcript.close))
+        if self.sim is not None:
+            steps.append(("stop the simulator", self.sim.stop))
+        if self.peer_server is not None:
+            steps.append(("stop the peer", self.peer_server.stop))
+        for what, step in steps:
+            try:
+                step()
+            except Exception as e:  # keep closing the rest
+                log.warning("closing the station: could not %s: %s", what, e)
+        self.power = self.channel = self.transport = self.sim = self.peer_server = None
+        self.backend = None
+
+
+#: Settings the suites change that a test must find at their defaults (AT+QIMUX=0 …).
+BASELINE = (
+    "AT+QIMODE=0",
+    "AT+QIMUX=0",
+    "AT+QIHEAD=0",
+    "AT+QISHOWRA=0",
+    "AT+QISHOWPT=0",
+    "AT+QINDI=0",
+    "AT+QIDNSIP=0",
+)
+
+
+def to_baseline(channel: ATChannel) -> list[str]:
+    """Close everything and restore the IP settings' defaults; the commands that failed."""
+    failed = []
+    if channel.in_data_mode:
+        channel.escape()
+    deact = channel.command("AT+QIDEACT", limits.QIDEACT.seconds)
+    if not deact.ok:
+        failed.append(f"AT+QIDEACT → {deact.final}")
+    for cmd in BASELINE:
+        reply = channel.command(cmd)
+        if not reply.ok:
+            failed.append(f"{cmd} → {reply.final}")
+    return failed
