@@ -205,9 +205,9 @@ class Station:
         """
         steps: list[tuple[str, Callable[[], object]]] = []
         if self.power is not None and leave_module:
-            steps.append(("leave the module", self.power.leave))
+            steps.append(("leave the module and release the GPIO lines", self.power.leave))
         elif self.backend is not None:
-            steps.append(("release GPIO lines", self.backend.release))
+            steps.append(("release the GPIO lines", self.backend.release))
         if self.channel is not None:
             steps.append(("close the serial channel", self.channel.close))
         elif self.transport is not None:
@@ -218,9 +218,14 @@ class Station:
             steps.append(("stop the simulator", self.sim.stop))
         if self.peer_server is not None:
             steps.append(("stop the peer", self.peer_server.stop))
+        done = []
         for what, step in steps:
+            if what == "close the transcript":
+                left = self.rig.on_exit if leave_module and self.power is not None else "as it is"
+                self.transcript.note(f"station closed: {'; '.join(done)}; module left {left}")
             try:
                 step()
+                done.append(what)
             except Exception as e:  # keep closing the rest
                 log.warning("closing the station: could not %s: %s", what, e)
         self.power = self.channel = self.transport = self.sim = self.peer_server = None
