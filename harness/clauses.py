@@ -448,7 +448,8 @@ class UnknownClause(KeyError):
         import difflib
 
         wanted = self.args[0]
-        near = difflib.get_close_matches(str(wanted), CLAUSES, n=1)
+        # IDs are upper case; `pdp-deact` should still be pointed at PDP-DEACT.
+        near = difflib.get_close_matches(str(wanted).upper(), CLAUSES, n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         return f"unknown clause ID {wanted!r}{hint}; the IDs are listed in harness/clauses.py"
 

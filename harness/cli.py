@@ -23,6 +23,29 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class SubcommandUnavailable(Exception):
+    """The subcommand's module, or a package it needs, is not installed here."""
+
+
+def _import(name: str, modname: str):
+    """The subcommand's module; a missing module or package is one clear error, not a traceback."""
+    try:
+        return importlib.import_module(modname)
+    except ModuleNotFoundError as e:
+        missing = e.name or ""
+        if missing == modname or modname.startswith(missing + "."):
+            raise SubcommandUnavailable(
+                f"modemcert {name}: not available in this installation ({modname} is missing); "
+                "update or reinstall modemcert"
+            ) from None
+        if missing.partition(".")[0] in ("harness", "fixtures"):
+            raise  # our own module is missing: a broken tree, the traceback helps
+        raise SubcommandUnavailable(
+            f"modemcert {name}: needs the Python module {missing!r}, which is not installed; "
+            "install modemcert's dependencies (pip install -e .) and try again"
+        ) from None
+
+
 def _parser(argv: list[str]) -> tuple[argparse.ArgumentParser, object | None]:
     parser = argparse.ArgumentParser(
         prog="modemcert",
@@ -35,14 +58,18 @@ def _parser(argv: list[str]) -> tuple[argparse.ArgumentParser, object | None]:
     for name, (modname, help_) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         if name == chosen:
-            module = importlib.import_module(modname)
+            module = _import(name, modname)
             module.add_arguments(p)
     return parser, module
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser, module = _parser(argv)
+    try:
+        parser, module = _parser(argv)
+    except SubcommandUnavailable as e:
+        print(e, file=sys.stderr)
+        return 1
     if module is not None and getattr(module, "PASSTHROUGH", False):
         # `modemcert run ... [pytest args]`: unknown options go on to pytest.
         args, extra = parser.parse_known_args(argv)

@@ -26,6 +26,18 @@ class RunRecordError(ValueError):
     """A timings.json that cannot be read; the message names the file and what is wrong."""
 
 
+def _check_json(what: str, value: Any) -> None:
+    """Refuse a value timings.json cannot hold before it is kept: one bad field kept would
+    make every later save fail, and the run would stop recording."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(
+            f"timings.json {what}: {e}; record only strings, numbers, booleans, None, "
+            "lists and dicts (e.g. str() a Path)"
+        ) from None
+
+
 def mask_imei(imei: str | None, keep: int = 3) -> str | None:
     """`861234567890123` → `xxxxxxxxxxxx123`: shared reports show only the last digits."""
     if not imei:
@@ -40,6 +52,7 @@ class RunRecorder:
     def __init__(self, run_dir: Path, run: dict[str, Any]) -> None:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / FILENAME
+        _check_json("run", run)
         self._lock = threading.Lock()
         self._saved_ns = 0
         self._data: dict[str, Any] = {
@@ -61,11 +74,13 @@ class RunRecorder:
         identity = dict(identity)
         if "imei" in identity:
             identity["imei"] = mask_imei(identity["imei"])
+        _check_json("module", identity)
         with self._lock:
             self._data["module"].update({k: v for k, v in identity.items() if v})
         self._save()
 
     def update_run(self, **fields: Any) -> None:
+        _check_json("run", fields)
         with self._lock:
             self._data["run"].update(fields)
         self._save()
@@ -75,12 +90,15 @@ class RunRecorder:
     ) -> None:
         """Record a step; `provoked`: a test made it slow on purpose (reports show, never judge).
 
-        Saved at most every SAVE_INTERVAL (a run records thousands of replies); `flush()` and
-        every other change save at once, so a killed run loses at most the last interval.
+        A passing step is saved with the next change once SAVE_INTERVAL has passed (a run
+        records thousands of replies); any other verdict, `flush()` (the plugin's, after each
+        test) and every other change save at once, so a killed run loses at most the passing
+        steps since the last save.
         """
         row = {"test": test, **timing.as_dict(), "at": at}
         if provoked:
             row["provoked"] = True
+        _check_json("timing", row)
         with self._lock:
             self._data["timings"].append(row)
             due = stamp() - self._saved_ns >= SAVE_INTERVAL_NS
@@ -91,6 +109,7 @@ class RunRecorder:
         self._save()
 
     def add_test(self, **result: Any) -> None:
+        _check_json("test", result)
         with self._lock:
             self._data["tests"].append(result)
         self._save()
@@ -123,7 +142,10 @@ def load(path: Path) -> dict[str, Any]:
         raise RunRecordError(f"{path}: no such file (is this a modemcert run directory?)")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RunRecordError(f"{path}: unreadable run record: {e}")
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise RunRecordError(f"{path}: not a {FORMAT} file (a JSON {kind}, not an object)")
+    if data.get("format") != FORMAT:
         raise RunRecordError(f"{path}: not a {FORMAT} file (format={data.get('format')!r})")
     for key in ("run", "module", "timings", "tests"):
         data.setdefault(key, {} if key in ("run", "module") else [])

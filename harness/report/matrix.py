@@ -66,6 +66,8 @@ def collect(suites: Path) -> list[CollectedTest]:
         "-q",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:modemcert",  # the certification plugin would open a run; the Collector suffices
         "--import-mode=importlib",
         str(suites),
     ]
