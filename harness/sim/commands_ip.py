@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.sim.cmdline import Command
 from harness.sim.ipstack import CONTEXT_UP, LINK_WORDS, IpState
+from harness.sim.net import apn_known
 
 if TYPE_CHECKING:
     from harness.sim.firmware import Firmware, Handler
@@ -109,7 +110,7 @@ def activation_fails(fw: Firmware) -> bool:
     failed = fw.faults.take("qiact_fail") is not None
     failed = failed or (fw.mutated("qiact_retry_needs_reboot") and fw.v.qiact_failed)
     failed = failed or (fw.mutated("qiact_fault_survives_reboot") and fw.qiact_ever_failed)
-    failed = failed or not fw.v.cgatt or fw.v.csgp_mode != 1
+    failed = failed or not fw.v.cgatt or fw.v.csgp_mode != 1 or not apn_known(fw.v.apn)
     if failed:
         fw.v.qiact_failed = True
         fw.qiact_ever_failed = True

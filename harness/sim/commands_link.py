@@ -144,11 +144,18 @@ def _connect(fw: Firmware, session: Session, host: str, was: IpState) -> Generat
 def _dial(session: Session) -> Future:
     """Connect on a helper thread (a full listen backlog must not stall the module)."""
     future = Future()
-    threading.Thread(target=lambda: future.set(session.connect()), daemon=True).start()
+    threading.Thread(target=lambda: future.set(session.connect(read=False)), daemon=True).start()
     return future
 
 
 def _connected(fw: Firmware, session: Session) -> None:
+    _report_connected(fw, session)
+    # Data or a close that came with the handshake is posted only now, after CONNECT OK:
+    # a module reports the connection before anything received on it (PROTOCOL §5, §8).
+    session.start_reading()
+
+
+def _report_connected(fw: Firmware, session: Session) -> None:
     session.state = "CONNECTED"
     session.last_activity = fw.clock.now()
     if fw.faults.active("nat_drop") is not None or fw.mutated("nat_drop_after_60s"):

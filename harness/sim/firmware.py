@@ -120,7 +120,10 @@ class Firmware:
         self._final_sent = True
         self._after_final: list[Callable[[], None]] = []
         self.splice = b""
-        needed = 20 if self.mutated("autobaud_needs_20_at") else self.p.autobaud_ats
+        # The INIT-SYNC mutant is slow only in an autobaud a host chose with AT+IPR=0&W: a
+        # factory-fresh module (also autobaud) still locks at once, so a rig can come up.
+        slow = self.mutated("autobaud_needs_20_at") and "ipr" in self.settings.chosen
+        needed = 20 if slow else self.p.autobaud_ats
         self._autobaud = Autobaud(needed)
 
     # -- output --------------------------------------------------------------------------------
@@ -459,8 +462,12 @@ class Firmware:
         self.v.ip_state = state
 
     def drop_sessions(self, graceful: bool) -> None:
-        """Close (FIN) or abandon (the network went away: the peer sees nothing) every link."""
+        """Close (FIN) or abandon (the network went away: the peer sees nothing) every link.
+
+        A connect still in progress dies with its link: no CONNECT FAIL comes for it later."""
         for session in self.sessions.values():
+            if session.task is not None:
+                session.task.cancel()
             if graceful:
                 session.close()
             else:

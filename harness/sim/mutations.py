@@ -38,8 +38,8 @@ MUTATIONS: dict[str, Mutation] = {
         _m(
             "autobaud_needs_20_at",
             "INIT-SYNC",
-            "autobaud locks only on the 20th AT",
-            "IPR=0: 15 ATs 500 ms apart get no OK",
+            "autobaud chosen with AT+IPR=0&W locks only on the 20th AT (factory-fresh: at once)",
+            "AT+IPR=0&W, power cycle: 15 ATs 500 ms apart get no OK",
         ),
         _m(
             "ipr_not_stored",
@@ -341,8 +341,8 @@ MUTATIONS: dict[str, Mutation] = {
         _m(
             "pwrkey_on_2500ms",
             "PWR-ON",
-            "the module boots only after a 2.5 s PWRKEY press",
-            "a 1.2 s PWRKEY press leaves STATUS low",
+            "once it has run, the module boots only after a 2.5 s PWRKEY press (first boot: 1 s)",
+            "power on, off, then a 1.2 s PWRKEY press leaves STATUS low",
         ),
         _m(
             "power_down_after_20s",

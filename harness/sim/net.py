@@ -32,6 +32,17 @@ def is_dotted_ip(text: str) -> bool:
         return False
 
 
+#: The reserved top-level name no network serves (RFC 6761): the simulated network knows every
+#: APN but those under it, so a rig's `wrong_apn` (rig.wrong_apn) fails AT+QIACT as it would live.
+UNKNOWN_APN_SUFFIX = ".invalid"
+
+
+def apn_known(apn: str) -> bool:
+    """Does the simulated network serve this APN? Every name but those under `.invalid`."""
+    name = apn.strip().lower().rstrip(".")
+    return not (name == UNKNOWN_APN_SUFFIX[1:] or name.endswith(UNKNOWN_APN_SUFFIX))
+
+
 def loopback_connect(sock: socket.socket, address: tuple[str, int]) -> None:
     """Connect `sock` (TCP, or UDP to set its peer) to a 127.0.0.0/8 address, and nothing else."""
     host, port = address

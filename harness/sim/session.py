@@ -66,8 +66,12 @@ class Session:
         return f"<Session {self.link} {self.proto} {self.route.ip}:{self.route.port} {self.state}>"
 
     # -- opening --------------------------------------------------------------------------------
-    def connect(self) -> str:
-        """Dial the loopback target (blocking; call off the module thread): "ok" or "refused"."""
+    def connect(self, read: bool = True) -> str:
+        """Dial the loopback target (blocking; call off the module thread): "ok" or "refused".
+
+        `read=False` posts nothing until `start_reading()`: the module reports the connection
+        (CONNECT OK) before any data or CLOSED that arrived on it.
+        """
         assert self.route.target is not None, "unreachable routes are never dialled"
         kind = socket.SOCK_STREAM if self.proto == "TCP" else socket.SOCK_DGRAM
         sock = socket.socket(socket.AF_INET, kind)
@@ -78,11 +82,18 @@ class Session:
             return "refused"
         sock.setblocking(False)
         self.sock = sock
+        if read:
+            self.start_reading()
+        return "ok"
+
+    def start_reading(self) -> None:
+        """Start the reader thread (once): data and the peer's close are posted from now on."""
+        if self._thread is not None or self.sock is None or self._stopped:
+            return
         self._thread = threading.Thread(
             target=self._read_loop, name=f"sim-link-{self.link}", daemon=True
         )
         self._thread.start()
-        return "ok"
 
     # -- sending --------------------------------------------------------------------------------
     def send(self, data: bytes) -> None:

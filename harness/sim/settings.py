@@ -28,14 +28,18 @@ class StoredSettings:
     def __init__(self, state_dir: Path | None, profile: Profile) -> None:
         self.path = Path(state_dir) / FILE_NAME if state_dir is not None else None
         self.values = factory(profile)
+        self.chosen: set[str] = set()  # keys a host stored with AT&W (now or in an earlier run)
         if self.path is not None and self.path.exists():
-            self.values.update(self._load(self.path))
+            loaded = self._load(self.path)
+            self.values.update(loaded)
+            self.chosen.update(loaded)
 
     def store(self, current: dict[str, int | bool], keys: tuple[str, ...]) -> None:
         """AT&W: keep `keys` of `current`; written atomically."""
         for key in keys:
             if key in current:
                 self.values[key] = current[key]
+                self.chosen.add(key)
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)

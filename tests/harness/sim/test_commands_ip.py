@@ -303,3 +303,14 @@ def test_qimux_and_qimode_may_be_allowed_outside_ip_initial(make_rig):
     to_state(rig, "IP START")
     assert reply(rig, "AT+QIMODE=1") == b"\r\nOK\r\n"
     assert reply(rig, "AT+QIMUX=1") == b"\r\nERROR\r\n"  # never together with transparent mode
+
+
+def test_a_wrong_apn_fails_qiact_until_the_right_one_is_set(up):
+    """rig.wrong_apn: an APN the network does not serve makes AT+QIACT answer ERROR."""
+    assert reply(up, 'AT+QICSGP=1,"modemcert-wrong-apn.invalid"') == b"\r\nOK\r\n"
+    for _ in range(2):
+        to_state(up, "IP START")
+        assert reply(up, "AT+QIACT") == b"\r\nERROR\r\n"
+        assert up.qistat() == "IP INITIAL"
+    assert reply(up, 'AT+QICSGP=1,"CMNET"') == b"\r\nOK\r\n"
+    to_state(up, "IP GPRSACT")

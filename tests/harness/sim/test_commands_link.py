@@ -4,6 +4,8 @@ buffer, QIRD, CLOSED on remote close."""
 from __future__ import annotations
 
 import re
+import socket
+import threading
 
 import pytest
 
@@ -106,6 +108,32 @@ def test_remote_close_prints_closed(make_rig, make_peer, indexed, text):
     peer.close_conn()
     assert rig.host.expect(b"CLOSED\r\n", 5) == text
     assert rig.qistat() == "IP CLOSE"
+
+
+def test_connect_ok_comes_before_what_arrived_with_it(make_rig):
+    """A peer that sends and closes as soon as it accepts: CONNECT OK, then +QIRDI, then
+    CLOSED; the data is still there for AT+QIRD, then ERROR (closed and empty)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.sendall(b"hello")
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    rig = make_rig(Profile(**QUICK))
+    rig.boot()
+    rig.host.at("AT+QINDI=1")
+    rig.activate()
+    port = server.getsockname()[1]
+    assert rig.host.at(f'AT+QIOPEN="TCP","127.0.0.1","{port}"').endswith(b"\r\nOK\r\n")
+    out = rig.host.expect(b"CLOSED\r\n", 10)
+    server.close()
+    assert out.index(b"CONNECT OK") < out.index(b"+QIRDI") < out.index(b"CLOSED"), out
+    assert rig.host.at("AT+QIRD=0,1,0,1024").endswith(b",TCP,5\r\nhello\r\nOK\r\n")
+    assert rig.host.at("AT+QIRD=0,1,0,1024").endswith(b"\r\nERROR\r\n")
 
 
 def _qird_session(make_rig, peer, indi: int = 1):

@@ -88,3 +88,14 @@ def test_status_snapshot(make_rig, peer):
     )
     (link,) = status.links
     assert (link.proto, link.remote, link.state) == ("TCP", f"127.0.0.1:{peer.port}", "CONNECTED")
+
+
+def test_qideact_during_a_connect_ends_it_without_a_late_connect_fail(make_rig, peer):
+    rig = make_rig(Profile(**QUICK), scale=0.002)
+    rig.boot()
+    rig.activate()
+    rig.sim.inject("qiopen_hang", seconds=150.0)  # CONNECT FAIL would come 150 s after OK
+    rig.open("TCP", "127.0.0.1", peer.port, expect=b"")
+    assert rig.host.at("AT+QIDEACT").endswith(b"\r\nDEACT OK\r\n")
+    assert rig.qistat() == "IP INITIAL"
+    assert b"CONNECT FAIL" not in rig.host.collect(200.0)  # the connect died with the context

@@ -106,10 +106,21 @@ def qisend(rig, data: bytes, fixed: bool = False) -> bytes:
 # -- INIT ---------------------------------------------------------------------------------------
 @reveal("autobaud_needs_20_at", faithful=True)
 def _(ctx):
-    rig = ctx.rig(boot=False)
+    rig = ctx.rig()  # factory-fresh, the mutant still locks at once: the rig comes up
+    rig.host.at("AT+IPR=0&W")
+    rig.sim.power_off_now()
     rig.sim.power_on_now()
     rig.clock.sleep(0.3)
     return rig.host.sync(limits.SYNC_TRIES, limits.SYNC_INTERVAL.seconds) > 0
+
+
+def test_autobaud_mutant_syncs_at_once_when_factory_fresh(make_rig):
+    """A rig must come up on the INIT-SYNC mutant (its slow autobaud needs AT+IPR=0&W first),
+    or the suites could only error in set-up instead of failing the clause's test."""
+    rig = make_rig(Profile(**QUICK), mutate=["autobaud_needs_20_at"])
+    rig.sim.power_on_now()
+    rig.clock.sleep(0.3)
+    assert rig.host.sync(limits.SYNC_TRIES, limits.SYNC_INTERVAL.seconds) == 1
 
 
 @reveal("ipr_not_stored", faithful=True)
@@ -497,9 +508,18 @@ def _(ctx):
 # -- PWR ----------------------------------------------------------------------------------------
 @reveal("pwrkey_on_2500ms", scale=0.05, faithful=True)
 def _(ctx):
-    rig = ctx.rig(boot=False)
+    rig = ctx.rig()
+    rig.sim.power_off_now()
     press(rig, W.pwrkey, 1.2)
     return rig.pins.level(W.status)
+
+
+def test_pwr_on_mutant_spares_the_first_boot(make_rig):
+    """A rig must come up on the PWR-ON mutant (only later boots need 2.5 s), or the suites
+    could only error in set-up instead of failing the clause's test."""
+    rig = make_rig(Profile(**QUICK), 0.05, ["pwrkey_on_2500ms"])
+    press(rig, W.pwrkey, 1.2)
+    assert rig.pins.level(W.status)
 
 
 @reveal("power_down_after_20s", faithful=False, lat_power_down=(2.0, 4.0))

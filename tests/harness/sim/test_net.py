@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from harness.sim import NotLoopback, Profile
-from harness.sim.net import Resolver, Route, is_loopback, loopback_connect
+from harness.sim.net import Resolver, Route, apn_known, is_loopback, loopback_connect
 
 QUICK = {
     "lat_uart_ready": (0.1, 0.2),
@@ -142,3 +142,18 @@ def test_dns_failure_reply_can_be_error(make_rig):
     rig.activate()
     rig.open("TCP", "nowhere.invalid", 80, expect=b"\r\nERROR\r\n")
     assert rig.qistat() == "IP CLOSE"
+
+
+@pytest.mark.parametrize(
+    ("apn", "known"),
+    [
+        ("CMNET", True),
+        ("internet.example", True),
+        ("modemcert-wrong-apn.invalid", False),
+        ("Wrong.INVALID.", False),
+        ("invalid", False),
+        ("invalid.example", True),
+    ],
+)
+def test_only_apns_under_invalid_are_unknown(apn, known):
+    assert apn_known(apn) is known

@@ -58,3 +58,23 @@ def test_abandon_keeps_the_socket_open_and_close_sends_fin(make_peer):
     assert not a.ended.is_set()  # power lost: the peer never hears of it
     sock.close()
     assert a.wait_ended(CLOCK)
+
+
+def test_nothing_is_posted_before_start_reading(make_peer):
+    """A link the module has not reported yet posts neither data nor the peer's close (the
+    host must see CONNECT OK first); start_reading() then delivers both, in order."""
+    peer = make_peer("sink")
+    seen, got, post = events()
+    s = Session(0, "TCP", Route("127.0.0.1", peer.port, ("127.0.0.1", peer.port)), CLOCK, post)
+    assert s.connect(read=False) == "ok"
+    assert peer.wait_accepted(CLOCK)
+    peer.send(b"early")
+    peer.close_conn()
+    assert not CLOCK.wait(got, 1.0)  # the reader is not running: nothing may be posted
+    s.start_reading()
+    deadline = CLOCK.deadline(500)
+    while len(seen) < 2 and not deadline.expired:
+        got.clear()
+        CLOCK.wait(got, deadline.remaining())
+    assert seen == [("data", b"early"), ("closed", b"")]
+    s.close()

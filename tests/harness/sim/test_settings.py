@@ -76,3 +76,11 @@ def test_a_bad_state_file_is_one_clear_error(tmp_path, text):
     (tmp_path / "sim-settings.json").write_text(text)
     with pytest.raises(SettingsError, match=r"sim-settings\.json.*or delete"):
         StoredSettings(tmp_path, Profile())
+
+
+def test_chosen_names_what_a_host_stored(tmp_path):
+    settings = StoredSettings(tmp_path, Profile())
+    assert settings.chosen == set() and settings.values["ipr"] == 0  # factory: nothing chosen
+    settings.store({"ipr": 0, "echo": True}, ("ipr",))
+    assert settings.chosen == {"ipr"}
+    assert "ipr" in StoredSettings(tmp_path, Profile()).chosen  # read back from the file
