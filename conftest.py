@@ -2,3 +2,6 @@
 -e .), so `pytest suites/` certifies and `pytest` runs our own tests (testpaths = tests)."""
 
 collect_ignore = ["reports", "bench", "deploy", "rigs"]
+
+# pytester for the plugin tests (pytest_plugins is only allowed in the root conftest).
+pytest_plugins = ["pytester"]

@@ -229,6 +229,7 @@ class ATChannel:
         self._possible: deque[PossibleClosed] = deque(maxlen=URC_KEEP)
         self._data = bytearray()
         self._last_tx_ns = stamp()
+        self._last_rx_ns = self._last_tx_ns
         self._watch_rx = False  # a write is in progress: note the first byte received
         self._first_rx_ns: int | None = None
         self._observers: list[Callable[[Reply | ATTimeout], None]] = []
@@ -283,6 +284,17 @@ class ATChannel:
             return None
         return pending.spec.command, pending.sent_ns
 
+    def drain(self) -> int:
+        """Forget queued URCs, pushed data and possible CLOSED (a new test starts clean);
+        how many items were dropped."""
+        with self._cond:
+            n = len(self._urcs) + len(self._received) + len(self._possible) + len(self._data)
+            self._urcs.clear()
+            self._received.clear()
+            self._possible.clear()
+            self._data.clear()
+        return n
+
     def add_observer(self, fn: Callable[[Reply | ATTimeout], None]) -> Callable[[], None]:
         """Call `fn` with every finished Reply or ATTimeout; returns a function removing it."""
         self._observers.append(fn)
@@ -319,6 +331,7 @@ class ATChannel:
                         self._first_rx_ns = t
                     if self._pending is not None:
                         self._pending.raw += data
+                    self._last_rx_ns = t
                     events = codec.feed(data, t)
                 elif framing and codec.awaiting_frame:
                     events = codec.expire(t)
@@ -691,7 +704,8 @@ class ATChannel:
                 self._usable()
                 if not self._codec.data_mode:
                     raise SendRefused("escape() outside data mode: there is nothing to leave")
-            quiet = guard - self.clock.since(self._last_tx_ns)
+            # The guard counts from the last byte either way: a module counts it from CONNECT.
+            quiet = guard - self.clock.since(max(self._last_tx_ns, self._last_rx_ns))
             if quiet > 0:
                 self.clock.sleep(quiet, cancel=self._stop)  # the escape guard (§12)
             with self._cond:

@@ -249,9 +249,11 @@ def to_baseline(channel: ATChannel) -> list[str]:
     failed = []
     if channel.in_data_mode:
         channel.escape()
-    deact = channel.command("AT+QIDEACT", limits.QIDEACT.seconds)
-    if not deact.ok:
-        failed.append(f"AT+QIDEACT → {deact.final}")
+    state = channel.command("AT+QISTAT")
+    if channel.mux or not (state.final or "").endswith("IP INITIAL"):
+        deact = channel.command("AT+QIDEACT", limits.QIDEACT.seconds)
+        if not deact.ok:
+            failed.append(f"AT+QIDEACT → {deact.final}")
     for cmd in BASELINE:
         reply = channel.command(cmd)
         if not reply.ok:

@@ -21,7 +21,7 @@ import serial
 from harness.clock import stamp
 
 #: Entries a Transcript keeps in memory (the file keeps everything).
-TRANSCRIPT_KEEP = 200_000
+TRANSCRIPT_KEEP = 30_000  # ~4.5 MB; far more than one test writes (bench/soak.py)
 #: Longest single OS wait of a read on a port without a file descriptor (loop://, socket://):
 #: the read keeps waiting in slices this long so that `cancel_read()` is noticed.
 URL_READ_SLICE = 0.1

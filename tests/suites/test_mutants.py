@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "suites"
 #: A module's failures that are its own (not the rig's or the harness's).
 MODULE_FAULTS = ("limit exceeded", "protocol deviation")
-WORKERS = max(2, min(4, os.cpu_count() or 2))
+WORKERS = max(2, min(4, os.cpu_count() or 2))  # child runs at once
 RUN_SECONDS = 600  # a wall-clock guard on one child run; a hang is a failure of this test
 
 
@@ -64,12 +64,18 @@ def run_suites(out: Path, clauses: list[str], mutation: str | None, first_failur
 
 
 @pytest.fixture(scope="session")
-def mutant_runs(tmp_path_factory) -> dict[str, Future[Outcome]]:
+def mutant_runs(request, tmp_path_factory) -> dict[str, Future[Outcome]]:
+    """Start the selected mutants' runs, in the order their tests will ask for them."""
+    selected = [
+        item.callspec.params["name"]
+        for item in request.session.items
+        if item.originalname == "test_the_clause_tests_fail_against_the_mutant"
+    ]
     base = tmp_path_factory.mktemp("mutants")
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="mutant")
     runs = {
-        name: pool.submit(run_suites, base / name, [m.clause], name, True)
-        for name, m in MUTATIONS.items()
+        name: pool.submit(run_suites, base / name, [MUTATIONS[name].clause], name, True)
+        for name in selected
     }
     yield runs
     pool.shutdown(wait=False, cancel_futures=True)
