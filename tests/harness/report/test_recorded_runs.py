@@ -1,0 +1,63 @@
+"""Reports from two real sim runs (tests/data/runs): the faithful simulator, and the same suites
+against a module whose AT+QIDEACT answers after 100 s (mutation qideact_100s)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.limits import QIDEACT
+from harness.report.runs import load_run
+from harness.report.verdicts import ClauseVerdict, clause_rows
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "runs"
+GOOD, SLOW = "20261122-234148-sim", "20261122-234156-sim"
+
+
+@pytest.fixture
+def runs(reports_dir: Path) -> Path:
+    for name in (GOOD, SLOW):
+        shutil.copytree(DATA / name, reports_dir / name)
+    return reports_dir
+
+
+def verdicts(path: Path) -> dict[str, ClauseVerdict]:
+    return {row.clause.id: row.verdict for row in clause_rows(load_run(path))}
+
+
+def test_the_recorded_runs_carry_their_verdicts():
+    good, slow = verdicts(DATA / GOOD), verdicts(DATA / SLOW)
+    inside = (ClauseVerdict.PASS, ClauseVerdict.MARGINAL)  # QIDEACT above its 2–5 s typical
+    assert good["PDP-DEACT"] in inside and good["CLOSE-DEACT"] in inside
+    assert slow["PDP-DEACT"] is ClauseVerdict.FAIL and slow["CLOSE-DEACT"] is ClauseVerdict.FAIL
+    deact = [t for t in load_run(DATA / SLOW).timings if t.command == "AT+QIDEACT"]
+    assert max(t.measured for t in deact) > QIDEACT.seconds
+
+
+@pytest.mark.parametrize(("lang", "word"), [("en", "REGRESSED"), ("zh", "有回归")])
+def test_compare_shows_the_slower_qideact_in_both_languages(runs, modemcert, tmp_path, lang, word):
+    code, out, err = modemcert("compare", GOOD, SLOW, "--lang", lang, "--out-dir", tmp_path)
+    assert code == 1, err
+    assert word in out
+    md = (tmp_path / f"compare-{GOOD}-{lang}.md").read_text(encoding="utf-8")
+    assert "PDP-DEACT" in md and "AT+QIDEACT" in md
+    assert (tmp_path / f"compare-{GOOD}-{lang}.html").is_file()
+
+
+def test_compare_the_other_way_is_not_a_regression(runs, modemcert, tmp_path):
+    code, out, err = modemcert("compare", SLOW, GOOD, "--out-dir", tmp_path)
+    assert code == 0, err
+
+
+def test_report_and_certificate_from_a_recorded_run(runs, modemcert):
+    code, out, err = modemcert("report", SLOW, "--no-allure")
+    assert code == 0, err
+    html = (runs / SLOW / "report.html").read_text(encoding="utf-8")
+    assert "PDP-DEACT" in html and "AT+QIDEACT" in html and "<img" in html
+    code, out, err = modemcert("report", GOOD, "--certificate", "--operator", "A. Tester")
+    assert code == 0, err
+    (cert,) = list((runs / GOOD).glob("certificate*.html"))
+    text = cert.read_text(encoding="utf-8")
+    assert "A. Tester" in text and "Quectel_M95" in text
