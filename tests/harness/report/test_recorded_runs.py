@@ -47,16 +47,16 @@ def test_compare_shows_the_slower_qideact_in_both_languages(runs, modemcert, tmp
 
 
 def test_compare_the_other_way_is_not_a_regression(runs, modemcert, tmp_path):
-    code, out, err = modemcert("compare", SLOW, GOOD, "--out-dir", tmp_path)
+    code, _, err = modemcert("compare", SLOW, GOOD, "--out-dir", tmp_path)
     assert code == 0, err
 
 
 def test_report_and_certificate_from_a_recorded_run(runs, modemcert):
-    code, out, err = modemcert("report", SLOW, "--no-allure")
+    code, _, err = modemcert("report", SLOW, "--no-allure")
     assert code == 0, err
     html = (runs / SLOW / "report.html").read_text(encoding="utf-8")
     assert "PDP-DEACT" in html and "AT+QIDEACT" in html and "<img" in html
-    code, out, err = modemcert("report", GOOD, "--certificate", "--operator", "A. Tester")
+    code, _, err = modemcert("report", GOOD, "--certificate", "--operator", "A. Tester")
     assert code == 0, err
     (cert,) = list((runs / GOOD).glob("certificate*.html"))
     text = cert.read_text(encoding="utf-8")
