@@ -53,7 +53,7 @@ def suite_paths(names: list[str]) -> list[str]:
             known = ", ".join(
                 sorted(p.stem.removeprefix("test_") for p in SUITES.glob("test_*.py"))
             )
-            raise SystemExit(f"modemcert run: no suite {name!r}; suites: {known}")
+            raise ValueError(f"no suite {name!r}; suites: {known}")
     return paths
 
 
@@ -85,7 +85,11 @@ def main(args: argparse.Namespace) -> int:
     reports_dir = args.reports_dir.resolve()
     run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{rig.name}"
     run_dir = reports_dir / run_id
-    pytest_args = suite_paths(args.suite)
+    try:
+        pytest_args = suite_paths(args.suite)
+    except ValueError as e:
+        print(f"modemcert run: {e}", file=sys.stderr)
+        return USAGE
     pytest_args += ["--rig", str(args.rig), "--report-dir", str(run_dir), "-p", "no:cacheprovider"]
     if args.operator:
         pytest_args += ["--operator", args.operator]
