@@ -37,6 +37,7 @@ class Uart:
         self.clock = clock
         self._on_input = on_input
         self._pace = pace  # bytes per module second now, or None for unpaced
+        self._free_ns = 0  # stamp when the paced line is free again
         self.master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo or line discipline before the host opens it
         os.set_blocking(self.master, False)
@@ -103,9 +104,21 @@ class Uart:
             step = PACE_CHUNK if rate else len(data)
             for i in range(0, len(data), step):
                 chunk = data[i : i + step]
-                self._put(chunk)
                 if rate:
-                    self.clock.sleep(len(chunk) / rate)
+                    self._put_paced(chunk, rate)
+                else:
+                    self._put(chunk)
+
+    def _put_paced(self, chunk: bytes, rate: int) -> None:
+        """Send when the line is free, on a running schedule: a late wake-up is made up by the
+        next chunk instead of adding up, so the line keeps its rate."""
+        now = stamp()
+        if self._free_ns > now:
+            self.clock.sleep(self.clock.module_between(now, self._free_ns))
+        else:
+            self._free_ns = now  # an idle line gives no credit
+        self._put(chunk)
+        self._free_ns += int(self.clock.to_wall(len(chunk) / rate) * 1e9)
 
     def _put(self, data: bytes) -> None:
         deadline = self.clock.deadline(self.clock.to_module(WRITE_STALL_WALL))
