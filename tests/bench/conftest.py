@@ -140,3 +140,13 @@ def verdict():
 def user_error():
     """`user_error(run, *words)`: assert a clean one-line refusal of bad input."""
     return assert_user_error
+
+
+#: Wall seconds a quick bench run may take before pytest-timeout stops it (a last resort).
+BENCH_TIMEOUT = 240
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.parent == Path(__file__).parent and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(BENCH_TIMEOUT, method="signal"))

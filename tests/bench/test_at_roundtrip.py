@@ -4,8 +4,6 @@ import math
 
 import pytest
 
-pytestmark = pytest.mark.timeout(180)
-
 
 def test_quick_run_measures_every_method_and_reports_harness_over_raw(bench):
     done = bench("at_roundtrip.py", "--quick")

@@ -7,8 +7,6 @@ import pytest
 from harness.clock import Clock
 from harness.protocol import ProtocolError
 
-pytestmark = pytest.mark.timeout(180)
-
 
 @pytest.fixture
 def fuzz(bench_module):

@@ -4,8 +4,6 @@ import pytest
 
 from harness import limits
 
-pytestmark = pytest.mark.timeout(180)
-
 
 def test_quick_run_sends_heartbeats_and_samples_memory(bench):
     done = bench("soak.py", "--quick")

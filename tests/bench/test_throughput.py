@@ -4,8 +4,6 @@ import pytest
 
 from harness import limits
 
-pytestmark = pytest.mark.timeout(180)
-
 QUICK_BYTES = 4 * limits.SEND_MAX
 
 

@@ -2,8 +2,6 @@
 
 import pytest
 
-pytestmark = pytest.mark.timeout(180)
-
 
 def test_quick_run_reports_the_error_of_each_injected_delay(bench):
     done = bench("timing_accuracy.py", "--quick")

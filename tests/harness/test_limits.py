@@ -169,7 +169,7 @@ def test_every_limit_cites_a_clause_that_exists():
 
 def test_a_limit_citing_an_unknown_clause_cannot_be_made():
     with pytest.raises(UnknownClause, match="PDP-DEACT"):
-        Limit("AT+QIDEACT", 90.0, "PDP-DEAKT")
+        Limit("AT+QIDEACT", QIDEACT.seconds, "PDP-DEAKT")
 
 
 def test_the_interface_names_other_layers_use_exist():
@@ -252,9 +252,9 @@ def test_every_command_limit_is_found_by_its_own_name():
         (2.0, Verdict.PASS),
         (5.0, Verdict.PASS),  # the top of the typical band
         (5.01, Verdict.MARGINAL),  # above typical, far inside the limit
-        (89.99, Verdict.MARGINAL),
-        (90.0, Verdict.MARGINAL),  # at the limit is still inside it
-        (90.01, Verdict.FAIL),
+        (QIDEACT.seconds - 0.01, Verdict.MARGINAL),
+        (QIDEACT.seconds, Verdict.MARGINAL),  # at the limit is still inside it
+        (QIDEACT.seconds + 0.01, Verdict.FAIL),
         (1e9, Verdict.FAIL),
         (math.inf, Verdict.FAIL),
     ],

@@ -430,7 +430,7 @@ def _(ctx):
 @reveal("nat_drop_after_60s", scale=0.005, faithful=b"+QISACK: 2, 2, 0")
 def _(ctx):
     rig, _ = ctx.session()
-    rig.clock.sleep(90.0)
+    rig.clock.sleep(1.5 * 60)  # idle past the mutant's 60 s NAT timeout
     qisend(rig, b"hb", fixed=True)
     return re.search(rb"\+QISACK: [^\r]+", rig.host.at("AT+QISACK")).group()
 
