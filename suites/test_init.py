@@ -9,7 +9,6 @@ pushed by the peer, a session opened by name, a transparent session batching its
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from harness.at import ATChannel, ATError, ATTimeout, UrcKind
 from harness.clock import Clock, Deadline, stamp
 from harness.limits import Timing, Verdict
 from harness.modem import Modem, OpenResult
+from harness.peer import sha256_hex as sha
 from harness.power import SyncError, sync
 
 T = TypeVar("T")
@@ -207,10 +207,6 @@ def wait_rx(station, mark: int, needle: bytes) -> bytes:
 
 def patience(clock: Clock) -> float:
     return clock.to_module(PATIENCE_WALL)
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 # == INIT-SYNC ================================================================================
@@ -658,9 +654,10 @@ def test_qitcfg_batches_transparent_input(modem, at, network, peer, station, tim
     first = peer.wait_bytes(conn.id, len(block), patience(clock))
     wrote_short = write_stamp(station, at, short)
     both = peer.wait_bytes(conn.id, len(block) + len(short), patience(clock))
-    assert (both.bytes_in, both.sha256_in) == (len(block) + len(short), sha(block + short)), (
-        "OPT-TCFG: the peer did not receive exactly the bytes written in data mode"
-    )
+    assert (both.bytes_in, both.sha256_in) == (
+        len(block) + len(short),
+        sha(block + short),
+    ), "OPT-TCFG: the peer did not receive exactly the bytes written in data mode"
     assert first.first_byte_module is not None and both.last_byte_module is not None, (
         "OPT-TCFG: the peer reports no arrival times"
     )

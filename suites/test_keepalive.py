@@ -7,15 +7,13 @@ last data was acknowledged; if not: AT+QICLOSE, AT+QIOPEN, resend what is unackn
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from harness import limits
-from harness.at import ATChannel, ATTimeout
 from harness.limits import Limit
 from harness.modem import Ack, IpState, Modem
 from harness.peer import ConnStats, PeerError, PeerUnreachable
+from harness.peer import sha256_hex as sha
 
 #: The document's examples: normal data, then the heartbeat packet "Heart01".
 DOC_TEXT = b"1234567890abcdefghijklmnopqrstuvwxyz"
@@ -32,23 +30,9 @@ KEEP_CHECK = Limit(
 GATEWAY_IDLE = 30.0
 
 
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def forget_received(at: ATChannel) -> None:
-    """Drop pushed data and URCs an earlier test left queued on the channel."""
-    at.urcs()
-    while True:
-        try:
-            at.wait_received(0)
-        except ATTimeout:
-            return
-
-
 def open_tcp(modem: Modem, peer) -> int:
     """AT+QIOPEN="TCP" to the peer (which discards what it reads) → CONNECT OK; its conn id."""
-    forget_received(modem.channel)
+    modem.channel.drain()
     peer.set_mode("sink", proto="tcp", count=1)
     mark = peer.mark()
     opened = modem.qiopen("TCP", peer.host, peer.port)

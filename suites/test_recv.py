@@ -7,7 +7,6 @@ the module prints is compared with what the peer sent, byte for byte and by SHA-
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from harness import limits
 from harness.at import ATChannel, ATTimeout, Received, UrcKind
 from harness.modem import IpState, Modem
+from harness.peer import sha256_hex as sha
 
 #: The document's example payload (ch. 5: "IPD36TCP:1234567890abcdefghijklmnopqrstuvwxyz").
 DOC_TEXT = b"1234567890abcdefghijklmnopqrstuvwxyz"
@@ -28,23 +28,9 @@ _QIRDI = re.compile(r"^\+QIRDI:\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
 _CSQ = re.compile(r"^\+CSQ: ?\d+,\d+$")
 
 
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def forget_received(at: ATChannel) -> None:
-    """Drop pushed data and URCs an earlier test left queued on the channel."""
-    at.urcs()
-    while True:
-        try:
-            at.wait_received(0)
-        except ATTimeout:
-            return
-
-
 def open_tcp(modem: Modem, peer) -> int:
     """AT+QIOPEN="TCP" to the peer → CONNECT OK; the peer's connection id."""
-    forget_received(modem.channel)
+    modem.channel.drain()
     mark = peer.mark()
     opened = modem.qiopen("TCP", peer.host, peer.port)
     assert opened.outcome == "CONNECT OK", (
@@ -135,7 +121,7 @@ def test_received_udp_datagram(modem, pdp, peer, at):
     modem.qihead(1)
     modem.qishowra(1)
     modem.qishowpt(1)
-    forget_received(at)
+    at.drain()
     mark = peer.mark()
     opened = modem.qiopen("UDP", peer.host, peer.udp_port)
     assert opened.outcome == "CONNECT OK", f"OPEN-UDP: AT+QIOPEN answered {opened.outcome!r}"

@@ -7,24 +7,19 @@ the peer by its SHA-256 digest (docs/peer.md), every answer against the document
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from harness import limits
 from harness.at import ATChannel, ATTimeout
 from harness.modem import Ack, Modem, OpenResult
 from harness.peer import ConnStats, PeerError, PeerUnreachable
+from harness.peer import sha256_hex as sha
 
 #: The document's example payload (ch. 5: "1234567890abcdefghijklmnopqrstuvwxyz").
 DOC_TEXT = b"1234567890abcdefghijklmnopqrstuvwxyz"
 #: Module seconds to wait for whatever the module answers after ESC abandons an input: the
 #: answer is [U] (PROTOCOL.md §6), so this wait is ours, not a documented limit.
 ESC_ANSWER = 5.0
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def pattern(n: int, salt: int = 0) -> bytes:
@@ -36,7 +31,7 @@ def pattern(n: int, salt: int = 0) -> bytes:
 def open_session(modem: Modem, peer, proto: str = "TCP") -> tuple[OpenResult, int | None]:
     """AT+QIOPEN to the peer: the result and the peer's connection id (None for UDP: the peer
     sees a UDP flow only when a datagram arrives)."""
-    forget_received(modem.channel)
+    modem.channel.drain()
     port = peer.port if proto == "TCP" else peer.udp_port
     mark = peer.mark()
     opened = modem.qiopen(proto, peer.host, port)
@@ -48,16 +43,6 @@ def open_session(modem: Modem, peer, proto: str = "TCP") -> tuple[OpenResult, in
         return opened, None
     conn = peer.wait_connection(limits.QIOPEN.seconds, proto="tcp", after=mark)
     return opened, conn.id
-
-
-def forget_received(at: ATChannel) -> None:
-    """Drop pushed data and URCs an earlier test left queued on the channel."""
-    at.urcs()
-    while True:
-        try:
-            at.wait_received(0)
-        except ATTimeout:
-            return
 
 
 def peer_view(peer, conn: int, n: int, timeout: float = limits.ACK.seconds) -> ConnStats:

@@ -7,24 +7,19 @@ may be peer data, and only the answer to `+++` tells a live session from a dropp
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from harness import limits
 from harness.at import ATChannel, EscapeResult
 from harness.modem import IpState, Modem, OpenResult
 from harness.peer import ConnStats, PeerError, PeerUnreachable
+from harness.peer import sha256_hex as sha
 from harness.station import Station
 
 #: Module seconds we give peer bytes to reach the UART (the document sets no limit).
 ARRIVAL = 20.0
 #: Host bytes with no '+' in them, so no escape can hide inside (every other value is there).
 NO_PLUS = bytes(b for b in range(256) if b != ord("+"))
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def activate(modem: Modem, station: Station) -> None:
