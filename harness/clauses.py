@@ -403,7 +403,7 @@ _ALL = (
         "AT-TIMEOUT",
         "PWR",
         CH_FLOW,
-        "Every command waits for its final answer: 60 s default, network commands their own",
+        "Every command waits for its final answer: the default limit, network commands their own",
         "60 s default",
         BLOCKER,
     ),

@@ -1,7 +1,7 @@
 """Module time: one monotonic clock with a scale factor (DESIGN "Time").
 
 Wall seconds = module seconds × scale: 1.0 on hardware, e.g. 0.02 on the sim rig so the
-180 s AT+QIACT limit costs 3.6 s. Every wait and every timestamp in modemcert goes through here.
+AT+QIACT limit (limits.QIACT) costs 3.6 s. Every wait and every timestamp goes through here.
 """
 
 from __future__ import annotations

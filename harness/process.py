@@ -259,7 +259,7 @@ class Process:
         self._guarded(self._pump)
 
     def flush(self) -> None:
-        """SEND-ACK: wait until everything is acknowledged (90 s), else reopen and resend."""
+        """SEND-ACK: wait until everything is acknowledged (limits.ACK), else reopen and resend."""
         self._need_stream("flush")
         self._guarded(self._flush)
 
@@ -549,7 +549,7 @@ class Process:
                 if state is not IpState.IP_START:
                     self._activation_failed(f"AT+QIREGAPP answered {reg.final} in {state}")
                     continue
-            act = m.qiact()  # no answer in 180 s: ATTimeout → reboot (PDP-ACT)
+            act = m.qiact()  # no answer within limits.QIACT: ATTimeout → reboot (PDP-ACT)
             if not act.ok:
                 self._activation_failed(f"AT+QIACT answered {act.final}")
                 continue
@@ -578,7 +578,7 @@ class Process:
 
     def _deactivate(self) -> None:
         while True:
-            reply = self.modem.qideact()  # no answer in 90 s: ATTimeout → reboot (PDP-DEACT)
+            reply = self.modem.qideact()  # no answer within limits.QIDEACT: ATTimeout → reboot
             if reply.ok:
                 self._qideact_failures = 0
                 self.context_up = self.connected = False
@@ -962,7 +962,7 @@ class Process:
         if self.options.indi and self.connected:
             self._fetch()
         if self.connected:
-            reply = self.modem.qiclose()  # no answer in 90 s: ATTimeout → reboot (CLOSE)
+            reply = self.modem.qiclose()  # no answer within limits.QICLOSE: ATTimeout → reboot
             if reply.ok:
                 s.end_link("closed")
                 self._decide("CLOSE", "CLOSE OK")

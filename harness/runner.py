@@ -113,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
 
 def summarise(run, pytest_code: int) -> int:
     """Print clause verdicts, worst margins first; the exit code for the run."""
-    from harness.report.verdicts import ClauseVerdict, clause_rows
+    from harness.report.verdicts import WORST_FIRST, ClauseVerdict, clause_rows
 
     rows = [r for r in clause_rows(run) if r.verdict is not ClauseVerdict.NOT_RUN]
 
@@ -121,14 +121,7 @@ def summarise(run, pytest_code: int) -> int:
         tight = row.tightest
         return tight.margin if tight is not None and tight.margin is not None else 2.0
 
-    order = {
-        ClauseVerdict.FAIL: 0,
-        ClauseVerdict.ERROR: 1,
-        ClauseVerdict.MARGINAL: 2,
-        ClauseVerdict.PASS: 3,
-        ClauseVerdict.SKIPPED: 4,
-    }
-    rows.sort(key=lambda r: (order.get(r.verdict, 5), margin(r)))
+    rows.sort(key=lambda r: (WORST_FIRST.index(r.verdict), margin(r)))
     print()
     print(f"{'clause':<16} {'verdict':<9} {'tightest step':<34} {'measured':>10} {'limit':>8}")
     for row in rows:

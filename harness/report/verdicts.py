@@ -36,7 +36,7 @@ class RunVerdict(StrEnum):
 NOT_THE_MODULE = ("rig fault", "harness error")
 
 #: Worst first: how clause verdicts combine.
-_ORDER = (
+WORST_FIRST = (
     ClauseVerdict.FAIL,
     ClauseVerdict.ERROR,
     ClauseVerdict.MARGINAL,
@@ -70,7 +70,7 @@ def timing_verdict(timing: TimingRecord) -> ClauseVerdict:
 def worst(verdicts: Iterable[ClauseVerdict]) -> ClauseVerdict:
     """The worst of some verdicts; a pass beats skipped/not run (something did run)."""
     present = set(verdicts)
-    for verdict in _ORDER:
+    for verdict in WORST_FIRST:
         if verdict in present:
             return verdict
     return ClauseVerdict.NOT_RUN
