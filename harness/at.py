@@ -13,9 +13,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from harness import limits
+from harness import limits, summary
 from harness.clauses import clause as _clause
 from harness.clock import Clock, Deadline, stamp
+from harness.errors import DeviationFault, LimitFault, ModemcertError, UsageFault
 from harness.limits import Limit, Timing, for_command
 from harness.protocol import (
     ESCAPE_SPEC,
@@ -69,6 +70,12 @@ ESCAPE_REPLY = 1.0
 #: Wall-seconds floor for the protocol settles above: at tiny time scales they would otherwise
 #: be shorter than thread scheduling noise.
 WALL_FLOOR = 0.25
+#: A module line ended in CR: module seconds to wait for its LF before writing the next command
+#: (at 115200 baud the LF is the very next byte; a USB-serial bridge may hold it one latency
+#: tick). Writing earlier could put the next echo before that LF.
+LF_DUE = 0.02
+#: Wall-seconds floor of LF_DUE: a USB-serial bridge's latency timer (16 ms at most).
+LF_DUE_WALL = 0.02
 #: Wall seconds `close()` waits for the reader thread to notice.
 READER_JOIN = 2.0
 READ_SIZE = 4096
@@ -79,11 +86,11 @@ _SPECIAL = re.compile(b"[" + re.escape(bytes(SPECIAL_BYTES)) + b"]")
 
 
 # -- errors ---------------------------------------------------------------------------------
-class ChannelError(Exception):
-    """Base of the AT channel's own errors."""
+class ChannelError(ModemcertError):
+    """Base of the AT channel's own errors; each kind also says whose fault it is."""
 
 
-class ATTimeout(ChannelError):
+class ATTimeout(ChannelError, LimitFault):
     """No final answer within the limit; `.reply` is what came so far (AT-TIMEOUT)."""
 
     def __init__(
@@ -99,7 +106,7 @@ class ATTimeout(ChannelError):
         self.limit = limit
 
 
-class ATError(ChannelError):
+class ATError(ChannelError, DeviationFault):
     """The command was answered with a failure (`ERROR`, `+CME ERROR: <n>`, `CONNECT FAIL`)."""
 
     def __init__(self, reply: Reply) -> None:
@@ -108,7 +115,7 @@ class ATError(ChannelError):
         self.code = reply.error_code
 
 
-class SendRefused(ChannelError):
+class SendRefused(ChannelError, UsageFault):
     """The channel will not send this: too long, special bytes, or not in a state to send."""
 
 
@@ -233,15 +240,23 @@ class ATChannel:
         self._watch_rx = False  # a write is in progress: note the first byte received
         self._first_rx_ns: int | None = None
         self._observers: list[Callable[[Reply | ATTimeout], None]] = []
+        #: The station can wait for a lost port to come back ([serial] reconnect): a command
+        #: that meets the loss fails its test without stopping the run (`_port_closed`).
+        self.survives_port_loss = False
 
     def __repr__(self) -> str:
         return f"ATChannel({self.transport.url!r}, {self.clock})"
 
     # -- life -------------------------------------------------------------------------------
     def start(self) -> ATChannel:
-        """Open the transport if needed and start the reader thread."""
-        if self._reader is not None:
+        """Open the transport if needed and start the reader thread (again, once the reader
+        died with its port: an unplugged adapter that came back)."""
+        if self._reader is not None and self._reader.is_alive():
             return self
+        if self._reader is not None:
+            self._reader.join(READER_JOIN)
+            self._reader = None
+            self.reset_state()  # a half-read frame of the lost port means nothing now
         if not self.transport.is_open:
             self.transport.open()
         self._stop.clear()
@@ -490,14 +505,35 @@ class ATChannel:
                     f"{spec.command}: the port is in transparent data mode (after CONNECT), "
                     "where every byte goes to the peer; call escape() first"
                 )
+            self._let_line_end()
             self._codec.begin(spec)
             pending = _Pending(spec)
             self._pending = pending
             return pending
 
+    def _let_line_end(self) -> None:
+        """Wait (condition held) up to LF_DUE for the LF of a line that ended in CR, so the
+        next command's echo cannot come before it."""
+        if not self._codec.lf_due:
+            return
+        deadline = self.clock.deadline(max(LF_DUE, self.clock.to_module(LF_DUE_WALL)))
+        while self._codec.lf_due and self._dead is None:
+            wall = deadline.wall_remaining()
+            if wall is not None and wall <= 0:
+                return
+            self._cond.wait(wall)
+
+    def _port_closed(self, text: str) -> PortClosed:
+        """The PortClosed a command raises on a lost port; it does not stop the run when the
+        port went away by itself and the station can wait for it (survives_port_loss)."""
+        error = PortClosed(text)
+        if self.survives_port_loss and not self._stop.is_set():
+            error.stops_run = False  # one test lost; the next one's fixture reconnects
+        return error
+
     def _usable(self) -> None:
         if self._dead is not None:
-            raise PortClosed(str(self._dead))
+            raise self._port_closed(str(self._dead))
         if self._reader is None:
             raise PortClosed(f"the AT channel on {self.transport.url} is not started")
 
@@ -519,7 +555,7 @@ class ATChannel:
                 if self._pending is not None:
                     self._dispatch(self._codec.abort(stamp()))
                     self._pending = None
-            raise PortClosed(str(e)) from None
+            raise self._port_closed(str(e)) from None
         self._watch_rx = False
         first = self._first_rx_ns
         if first is not None and first < after:
@@ -540,7 +576,7 @@ class ATChannel:
                     return
                 if self._dead is not None:
                     self._give_up()
-                    raise PortClosed(f"{pending.spec.command}: {self._dead}")
+                    raise self._port_closed(f"{pending.spec.command}: {self._dead}")
                 wall = deadline.wall_remaining()
                 if wall is not None and wall <= 0:
                     self._give_up()
@@ -551,9 +587,9 @@ class ATChannel:
             f"{pending.spec.command}: no final answer within {deadline.seconds:g} s "
             f"(module time, {self.clock}; documented limit {limit.seconds:g} s, "
             f"{limit.clause}); got so far: {[s.text for s in reply.stages] or 'nothing'}\n"
-            f"last bytes:\n{self.transcript.tail()}",
+            f"last bytes:\n{summary.tail(self.transcript)}",
             reply=reply,
-            transcript_tail=self.transcript.tail(),
+            transcript_tail=summary.tail(self.transcript),
             limit=limit,
         )
         self._notify(error)
@@ -640,6 +676,19 @@ class ATChannel:
             self._urcs.clear()
             return out
 
+    def rx_since(self, mark: int, until: bytes = b"", timeout: float = 0.0) -> bytes:
+        """Every byte the module printed since transcript `mark`, once `until` is among them,
+        waiting up to `timeout` module seconds (a line's last bytes may still be on the way
+        when its URC is seen); what came by then if it never is."""
+        deadline = self.clock.deadline(timeout)
+        with self._cond:
+            while True:
+                got = b"".join(e.data for e in self.transcript.since(mark) if e.dir == "rx")
+                wall = deadline.wall_remaining()
+                if until in got or self._dead is not None or (wall is not None and wall <= 0):
+                    return got
+                self._cond.wait(wall)
+
     def wait_received(self, timeout: float) -> Received:
         """The oldest pushed data block (`IPD…:` / `+RECEIVE:`), waiting up to `timeout`."""
         deadline = self.clock.deadline(timeout)
@@ -650,13 +699,13 @@ class ATChannel:
 
     def _wait_or_raise(self, deadline: Deadline, what: str) -> None:
         if self._dead is not None:
-            raise PortClosed(f"waiting for {what}: {self._dead}")
+            raise self._port_closed(f"waiting for {what}: {self._dead}")
         wall = deadline.wall_remaining()
         if wall is not None and wall <= 0:
             raise ATTimeout(
                 f"no {what} within {deadline.seconds:g} s (module time, {self.clock})\n"
-                f"last bytes:\n{self.transcript.tail()}",
-                transcript_tail=self.transcript.tail(),
+                f"last bytes:\n{summary.tail(self.transcript)}",
+                transcript_tail=summary.tail(self.transcript),
             )
         self._cond.wait(wall)
 
@@ -676,7 +725,7 @@ class ATChannel:
         with self._cond:
             while not self._data:
                 if self._dead is not None:
-                    raise PortClosed(f"reading data: {self._dead}")
+                    raise self._port_closed(f"reading data: {self._dead}")
                 wall = deadline.wall_remaining()
                 if wall is not None and wall <= 0:
                     return b""
@@ -725,7 +774,7 @@ class ATChannel:
                 if final is None:
                     self._give_up()
                     if self._dead is not None:
-                        raise PortClosed(f"+++: {self._dead}")
+                        raise self._port_closed(f"+++: {self._dead}")
                 self._pending = None
             end = final.t_ns if final is not None else stamp()
             return EscapeResult(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.errors import UsageFault
+
 # Document chapters (English V1.1 numbering; the Chinese edition numbers them one lower
 # from "Send data" on, and adds AT+CGATT? to chapter 2).
 CH_INIT = "2 Initialization"
@@ -441,7 +443,7 @@ CLAUSES: dict[str, Clause] = {c.id: c for c in _ALL}
 GROUPS = ("INIT", "PDP", "OPEN", "SEND", "RECV", "KEEP", "CLOSE", "TRANS", "PWR", "FLOW")
 
 
-class UnknownClause(KeyError):
+class UnknownClause(UsageFault, KeyError):
     """A clause ID that PROCESS.md does not have."""
 
     def __str__(self) -> str:

@@ -1,4 +1,4 @@
-"""The `modemcert` command: run, sim, peer, report, compare, clauses.
+"""The `modemcert` command: run, sim, peer, report, compare, clauses, trend, doctor, power.
 
 Each subcommand lives in its own module with `add_arguments(parser)` and `main(args) -> int`;
 this file only dispatches, importing the one module asked for.
@@ -20,6 +20,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("harness.report.cli", "write the HTML report or certificate of a run"),
     "compare": ("harness.report.compare_cli", "supplier regression report between two runs"),
     "clauses": ("harness.report.matrix", "print the clause traceability matrix"),
+    "trend": ("harness.report.trend", "timings and verdicts across runs (HTML with plots, CSV)"),
+    "doctor": ("harness.doctor_cli", "check a rig, one line per piece, before a run"),
+    "power": ("harness.power_cli", "switch the module on or off, or read its state (bench, CI)"),
 }
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from harness.clauses import clause as _clause
+from harness.errors import LimitFault
 
 
 class Verdict(StrEnum):
@@ -88,6 +89,10 @@ class Timing:
         d["verdict"] = str(self.verdict)
         d["typical"] = list(self.typical) if self.typical else None
         return d
+
+
+class LimitExceeded(LimitFault, AssertionError):
+    """A measured step took longer than the document allows; the message names each one."""
 
 
 # -- AT-TIMEOUT: every command's final answer (doc ch. 9 notes 2 and 3) ----------------------
@@ -181,8 +186,10 @@ def for_command(command: str) -> Limit:
 
 #: VBAT must be stable at least 30 ms before PWRKEY is pressed (PROTOCOL.md §3, M95HD p.31).
 VBAT_SETTLE = 0.03
-#: EMERG_OFF: the pulse width is [U] (PROTOCOL.md §3; the M95HD diagram shows 54/250/800 ms
-#: labels): hold it this long, then on until STATUS drops where wired, at most EMERG_OFF_MAX
+#: EMERG_OFF: the M80/M85 guides give "low over 20 ms (40 ms in a later M85 revision), then
+#: release" (§3.4.2.4, `profile_for("M85")["EMERG_OFF_MIN"]`); the M95's gives no width (its
+#: diagram shows 54/250/800 ms labels, PROTOCOL.md §3 [U]). Hold it this long, far above every
+#: documented minimum, then on until STATUS drops where wired, at most EMERG_OFF_MAX
 #: (OpenTracker pulses its KILL pin until STATUS drops, ≤ 5 s).
 EMERG_OFF_PULSE = 0.8
 EMERG_OFF_MAX = 5.0
@@ -192,3 +199,128 @@ EMERG_OFF_MAX = 5.0
 #: plus a wall-clock allowance for the harness itself.
 TEST_BUDGET = 900.0
 TEST_BUDGET_WALL = 30.0
+
+
+# -- per-model power limits (the hardware design guide of each module) ----------------------
+@dataclass(frozen=True)
+class Documented:
+    """One number (or window) and the page of the document that gives it."""
+
+    value: float | tuple[float, float] | bool | None
+    source: str
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """The power-pin limits of one module model: the M95's, except where the model's own
+    hardware design guide says otherwise (`own` lists those keys)."""
+
+    name: str
+    values: dict[str, Documented]
+    own: frozenset[str] = frozenset()
+    default: bool = False  # the rig names no model: the M95's numbers
+
+    def __getitem__(self, key: str):
+        return self.values[key].value
+
+    def source(self, key: str) -> str:
+        return self.values[key].source
+
+    def describe(self) -> str:
+        if self.default:
+            return f"{self.name} (the rig names no model)"
+        return self.name if not self.own or self.name == "M95" else f"{self.name} (over M95)"
+
+    def provenance(self) -> dict:
+        """For the run header: the profile and, per limit, its value and where it comes from."""
+        return {
+            "limits_profile": self.describe(),
+            "limits_sources": {
+                key: {
+                    "value": list(d.value) if isinstance(d.value, tuple) else d.value,
+                    "source": d.source,
+                    "model": self.name if key in self.own else "M95",
+                }
+                for key, d in self.values.items()
+            },
+        }
+
+
+_M95HD = "Quectel M95 Hardware Design V1.0"
+M95_POWER = {
+    # "pull the PWRKEY pin to low level for more than 1 second" when STATUS is ignored.
+    "PWRKEY_ON_MIN": Documented(PWRKEY_ON_MIN, f"{_M95HD} p.31 (fig. 8 and note)"),
+    "PWRKEY_OFF_WINDOW": Documented(PWRKEY_OFF_WINDOW, f"{_M95HD} p.32 (fig. 9: 0.6 s < t < 1 s)"),
+    "VBAT_SETTLE": Documented(VBAT_SETTLE, f"{_M95HD} p.31 (VBAT stable 30 ms before PWRKEY)"),
+    "LOGOUT_MAX": Documented(POWER_CUT_AFTER.seconds, f"{_M95HD} p.32 (logout 2 s to 12 s)"),
+    "EMERG_OFF_PIN": Documented(True, f"{_M95HD} §3.4.2 (EMERG_OFF is a power-down procedure)"),
+    # [U]: the M95 guide shows EMERG_OFF only in the power-on diagram, with no pulse width.
+    "EMERG_OFF_MIN": Documented(None, f"{_M95HD}: no EMERG_OFF pulse width (PROTOCOL.md §3 [U])"),
+}
+#: Only what each model's own guide says differently from the M95's (docs/rigs.md "model").
+MODEL_OVERRIDES: dict[str, dict[str, Documented]] = {
+    "M95": {},
+    "M66": {
+        "PWRKEY_OFF_WINDOW": Documented(
+            (0.7, 1.0), "Quectel M66 Hardware Design §3.4.2.1 (fig. 9: 0.7 s < t < 1 s)"
+        ),
+        "EMERG_OFF_PIN": Documented(
+            False, "Quectel M66 Hardware Design §3.4.2 (no EMERG_OFF power-down procedure)"
+        ),
+    },
+    "M85": {
+        "PWRKEY_OFF_WINDOW": Documented(
+            (0.7, 1.0), "Quectel M85 Hardware Design §3.4.2.1 (fig. 9: 0.7 s < t < 1 s)"
+        ),
+        "VBAT_SETTLE": Documented(
+            0.1, "Quectel M85 Hardware Design §3.4.1 note 1 (T1 recommended 100 ms)"
+        ),
+        # One revision says "over 20 ms", a later one "over 40 ms": the longer serves both.
+        "EMERG_OFF_MIN": Documented(
+            0.04, "Quectel M85 Hardware Design §3.4.2.4 (low over 20 ms / 40 ms, then release)"
+        ),
+    },
+    "M80": {
+        "EMERG_OFF_MIN": Documented(
+            0.02, "Quectel M80 Hardware Design §3.4.2.4 (low over 20 ms, then release)"
+        ),
+    },
+    "MC60": {
+        "VBAT_SETTLE": Documented(
+            0.1, "Quectel MC60 Hardware Design §3.5.1 note (T1 recommended 100 ms)"
+        ),
+        "EMERG_OFF_PIN": Documented(
+            False, "Quectel MC60 Hardware Design §3.5.2 (no EMERG_OFF power-down procedure)"
+        ),
+    },
+}
+MODELS = tuple(MODEL_OVERRIDES)
+
+
+def model_key(model: str | None) -> str | None:
+    """`Quectel_M66`, `m66`, `M66FAR02A07` → `M66`; None if no profile matches."""
+    if not model:
+        return None
+    text = model.strip().upper().removeprefix("QUECTEL_").removeprefix("QUECTEL ")
+    for name in sorted(MODELS, key=len, reverse=True):  # MC60 before M…
+        if text == name or (text.startswith(name) and not text[len(name)].isdigit()):
+            return name
+    return None
+
+
+def profile_for(model: str | None = None) -> ModelProfile:
+    """The power-limit profile of `model` (a rig's `model`; None: the M95's, marked default).
+    Raises KeyError for a model with no documented profile (rig.py turns it into a RigError)."""
+    if model is None:
+        return ModelProfile("M95", dict(M95_POWER), default=True)
+    key = model_key(model)
+    if key is None:
+        raise KeyError(model)
+    own = MODEL_OVERRIDES[key]
+    return ModelProfile(key, {**M95_POWER, **own}, frozenset(own))
+
+
+def provenance(model: str | None = None) -> dict:
+    """The run header's `limits_profile` and `limits_sources` for a rig's model (call it
+    when the run starts; `timings.json` and environment.properties take it as it is)."""
+    return profile_for(model).provenance()

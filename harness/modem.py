@@ -17,7 +17,8 @@ from harness import limits
 from harness.at import ATChannel, ATError, ATTimeout, QirdBlock, Reply
 from harness.clauses import clause as _clause
 from harness.clock import Clock, Deadline, stamp
-from harness.limits import Limit, Timing
+from harness.errors import DeviationFault, UsageFault
+from harness.limits import Limit, LimitExceeded, Timing
 from harness.power import Identity, identify
 
 __all__ = [
@@ -147,7 +148,11 @@ class QirdResult:
         return self.reply is not None and not self.reply.ok
 
 
-class ModuleDeviation(AssertionError):
+class CommandArgumentError(UsageFault, ValueError):
+    """A command cannot carry this value (a quote in an APN …): fix the caller or the rig."""
+
+
+class ModuleDeviation(DeviationFault, AssertionError):
     """The module's answer contradicts the document: what was asked, what came back, what the
     document says (clause) and the last bytes on the line."""
 
@@ -317,12 +322,36 @@ class Modem:
         """`AT+QICSGP=1,"<apn>"[,"<user>","<password>"]`: GPRS bearer and APN (INIT-APN)."""
         for what, value in (("APN", apn), ("user", user), ("password", password)):
             if '"' in value or not value.isascii() or "\r" in value:
-                raise ValueError(
-                    f"the {what} {value!r} cannot be sent in AT+QICSGP: it must be ASCII "
+                raise CommandArgumentError(
+                    f"the {what} cannot be sent in AT+QICSGP: it must be ASCII "
                     "without quotes or line breaks; fix [network] in the rig file"
                 )
         extra = f',"{user}","{password}"' if user or password else ""
         return self._ask(f'AT+QICSGP=1,"{apn}"{extra}')
+
+    def configure(self, apn: str, user: str = "", password: str = "") -> None:
+        """INIT-FGCNT and INIT-APN: context 0 in the foreground, GPRS with `apn`."""
+        self.qifgcnt(0)
+        self.qicsgp(apn, user, password)
+
+    def activate(self) -> str:
+        """PDP-ACT as the document issues it: attached first (INIT-CGATT, Chinese edition),
+        then AT+QIREGAPP, AT+QIACT and AT+QILOCIP together; the local IP.
+
+        A refusal of any step is a ModuleDeviation (callers that count failures on purpose,
+        PDP-ACT-RETRY, send the commands themselves).
+        """
+        state, _ = self.wait_attached()
+        if state != 1:
+            raise LimitExceeded(
+                f"INIT-CGATT: +CGATT: {state} for {limits.CGATT.seconds:g} s; the document "
+                "reboots (AT+QIACT fails without the attach)"
+            )
+        for step in (self.qiregapp, self.qiact):
+            reply = step()
+            if not reply.ok:
+                raise self._deviation(reply, reply.final, "OK", "PDP-ACT")
+        return self.qilocip()
 
     def qiregapp(self) -> Reply:
         """`AT+QIREGAPP`: IP INITIAL → IP START (PDP-ACT); ERROR is returned, not raised."""
@@ -511,6 +540,34 @@ class Modem:
         note = "registered" if last.registered else f"not registered (stat {last.stat})"
         self.note(doc.check(seconds, f"AT+{kind}? until registered", note=note))
         return last, seconds
+
+    def wait_attached(
+        self, limit: float | None = None, since_ns: int | None = None
+    ) -> tuple[int, float]:
+        """Poll `AT+CGATT?` every REGISTRATION_POLL until `+CGATT: 1` or past `limit` (INIT-CGATT,
+        180 s): the Chinese edition checks the attach before AT+QIACT, which fails without it.
+
+        Returns the last state and the module seconds since `since_ns` (default: now); records
+        the Timing.
+        """
+        start = stamp() if since_ns is None else since_ns
+        deadline = Deadline(self.clock, limits.CGATT.seconds if limit is None else limit, start)
+        state: int | None = None
+        refused: ATError | None = None
+        while True:
+            try:
+                state = self.cgatt()
+            except ATError as e:  # boot noise (+CME ERROR: 14): ask again
+                refused = e
+            seconds = self.clock.since(start)
+            if state == 1 or self._past(deadline):
+                break
+            self.clock.sleep(min(REGISTRATION_POLL, deadline.remaining() or 0.0))
+        if state is None:
+            assert refused is not None
+            raise refused
+        self.note(limits.CGATT.check(seconds, "AT+CGATT? until 1", note=f"+CGATT: {state}"))
+        return state, seconds
 
     def wait_acked(
         self, limit: float | None = None, since_ns: int | None = None

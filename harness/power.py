@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +24,10 @@ from typing import Any
 from harness import limits
 from harness.at import ATChannel, ATError, ATTimeout, PortClosed, SendRefused, UrcKind
 from harness.clock import Clock, Deadline, epoch, stamp
+from harness.errors import RigFault
+from harness.files import atomic_write
 from harness.gpio.base import GpioBackend, InputLine, OutputLine
-from harness.limits import EMERG_OFF_MAX, EMERG_OFF_PULSE, VBAT_SETTLE, Timing, Verdict
+from harness.limits import EMERG_OFF_MAX, EMERG_OFF_PULSE, ModelProfile, Timing, Verdict
 from harness.runrecord import mask_imei
 
 log = logging.getLogger("modemcert.power")
@@ -44,6 +45,8 @@ POLL_WALL_FLOOR = 0.001
 PROBE_TRIES = 2
 #: INIT-SYNC search: `AT` tries at each other rate (a fixed-rate module answers the first).
 SEARCH_TRIES = 3
+#: Wall seconds before a pulse edge that are waited out by yielding instead of sleeping.
+EDGE_SPIN = 0.002
 
 
 def _middle(window: tuple[float, float]) -> float:
@@ -51,8 +54,12 @@ def _middle(window: tuple[float, float]) -> float:
     return (window[0] + window[1]) / 2
 
 
-class PowerError(RuntimeError):
-    """A power sequence did not do what it should; the message says what to check."""
+class PowerError(RigFault, RuntimeError):
+    """A power sequence did not do what it should; the message says what to check.
+
+    A rig fault: a module that does not switch on or off when its pins are driven cannot be
+    certified (wiring, polarity, supply), and nothing is blamed on it.
+    """
 
 
 # -- lines ----------------------------------------------------------------------------------
@@ -71,8 +78,13 @@ class PowerLines:
         lines: dict[str, Any] = {}
         try:
             for name, cfg in gpio.lines().items():
-                claim = backend.input if name == "status" else backend.output
-                lines[name] = claim(name.upper(), cfg.pin, active_high=cfg.active_high)
+                if name == "status":
+                    lines[name] = backend.input(name.upper(), cfg.pin, active_high=cfg.active_high)
+                else:
+                    drive = getattr(cfg, "drive", "push-pull")
+                    lines[name] = backend.output(
+                        name.upper(), cfg.pin, active_high=cfg.active_high, drive=drive
+                    )
         except BaseException:
             backend.release()
             raise
@@ -88,6 +100,13 @@ class PowerResult:
     timings: tuple[Timing, ...] = ()
     evidence: str = ""  # "STATUS", "RDY", "NORMAL POWER DOWN", "already on", "none", ...
     note: str = ""
+
+
+class PulseMissed(PowerError):
+    """The host released a pulse outside its window (descheduled at a small time scale): that
+    test is lost as a rig fault, the run goes on (the next pulse may land)."""
+
+    stops_run = False
 
 
 # -- SIGTERM → exception --------------------------------------------------------------------
@@ -140,9 +159,12 @@ class Power:
         expect_rdy: bool = True,
         on_exit: str = "off",
         backoff: BackOff | None = None,
+        profile: ModelProfile | None = None,
     ) -> None:
         if on_exit not in ("off", "on"):
             raise ValueError(f'on_exit must be "off" or "on", not {on_exit!r}')
+        #: The model's power limits (the M95's where the rig names no model).
+        self.profile = profile if profile is not None else limits.profile_for(None)
         self.backend = backend
         self.lines = lines
         self.clock = clock
@@ -162,7 +184,7 @@ class Power:
         record: Recorder | None = None,
         backoff: BackOff | None = None,
     ) -> Power:
-        """Claim the rig's lines on `backend` and take its RDY and on-exit settings."""
+        """Claim the rig's lines on `backend`; take its RDY, on-exit and model settings."""
         return cls(
             backend,
             PowerLines.claim(backend, rig.gpio),
@@ -172,6 +194,7 @@ class Power:
             expect_rdy=not rig.serial.autobaud,
             on_exit=rig.on_exit,
             backoff=backoff,
+            profile=limits.profile_for(getattr(rig, "model", None)),
         )
 
     def __repr__(self) -> str:
@@ -205,10 +228,15 @@ class Power:
             self.clock.sleep(step if left is None else min(step, left))
 
     def _sleep_until(self, start_ns: int, module_seconds: float) -> None:
-        """Sleep until `module_seconds` after `start_ns` (one sleep: the pulse edge is exact)."""
-        left = module_seconds - self.clock.since(start_ns)
-        if left > 0:
-            self.clock.sleep(left)
+        """Sleep until `module_seconds` after `start_ns`; the last EDGE_SPIN of wall time is
+        waited out by yielding, not sleeping, so the pulse edge does not land late by a timer's
+        slack (at the sim rig's scale the PWR-OFF window is only ±4 ms of wall time)."""
+        end_ns = start_ns + int(self.clock.to_wall(module_seconds) * 1e9)
+        left_wall = (end_ns - stamp()) / 1e9
+        if left_wall > EDGE_SPIN:
+            self.clock.sleep(self.clock.to_module(left_wall - EDGE_SPIN))
+        while stamp() < end_ns:
+            os.sched_yield()
 
     def _wait_urc(self, kind: UrcKind, after_ns: int, deadline: Deadline) -> int | None:
         """Stamp of the first `kind` URC that arrived after `after_ns`, or None by the deadline."""
@@ -228,7 +256,7 @@ class Power:
         supply = self.lines.supply
         if supply is not None and not supply.is_active():
             supply.set_active(True)
-            self.clock.sleep(VBAT_SETTLE)  # VBAT stable before PWRKEY (M95HD p.31)
+            self.clock.sleep(self.profile["VBAT_SETTLE"])  # VBAT stable before PWRKEY
 
     def _reset_channel(self) -> None:
         if self.channel is not None:
@@ -266,8 +294,8 @@ class Power:
         timings: list[Timing] = []
         self._supply_on()
         status = self.lines.status
-        pwrkey.set_active(True)
         pressed = stamp()
+        pwrkey.set_active(True)
         try:
             if status is not None:
                 saw_status = self._poll(
@@ -277,11 +305,11 @@ class Power:
                 saw_status = False
                 # "more than 1 s if STATUS is ignored" (M95HD p.31), never over PWR-ON's 2 s.
                 self._sleep_until(
-                    pressed, _middle((limits.PWRKEY_ON_MIN, limits.PWRKEY_ON.seconds))
+                    pressed, _middle((self.profile["PWRKEY_ON_MIN"], limits.PWRKEY_ON.seconds))
                 )
         finally:
-            pwrkey.set_active(False)
             released = stamp()
+            pwrkey.set_active(False)
         press = self.clock.module_between(pressed, released)
         how = "released on STATUS high" if saw_status else "held without STATUS"
         self._note(limits.PWRKEY_ON.check(press, "PWRKEY on", note=how), timings)
@@ -318,25 +346,37 @@ class Power:
 
     # -- PWR-OFF ------------------------------------------------------------------------------
     def power_off(self) -> PowerResult:
-        """PWR-OFF: a PWRKEY pulse in the middle of 0.6–1 s, then NORMAL POWER DOWN / STATUS
-        low; with a supply relay, cut it `limits.POWER_CUT_AFTER` after the pulse."""
+        """PWR-OFF: a PWRKEY pulse in the middle of the model's window (0.6–1 s on an M95,
+        0.7–1 s on an M66/M85), then NORMAL POWER DOWN / STATUS low; with a supply relay, cut
+        it `limits.POWER_CUT_AFTER` after the pulse."""
         pwrkey: OutputLine = self._need("pwrkey", "power the module off")
         start = stamp()
         timings: list[Timing] = []
         if self.is_on() is False:
             self._cut_supply(None, timings)
             return PowerResult("off", self.clock.since(start), tuple(timings), "already off")
-        low, high = limits.PWRKEY_OFF_WINDOW
-        pwrkey.set_active(True)
+        window = self.profile["PWRKEY_OFF_WINDOW"]
+        low, high = window
         pressed = stamp()
+        pwrkey.set_active(True)
         try:
-            self._sleep_until(pressed, _middle(limits.PWRKEY_OFF_WINDOW))
+            self._sleep_until(pressed, _middle(window))
         finally:
-            pwrkey.set_active(False)
             released = stamp()
+            pwrkey.set_active(False)
         pulse = self.clock.module_between(pressed, released)
         # A window, not a ceiling: Limit.check's "marginal above 80 %" would flag its middle.
         inside = low < pulse < high
+        if not inside:
+            # The pulse is the harness's own: missing the window is the host's fault (a loaded
+            # machine at a small time scale), never the module's, so it is no failed Timing.
+            wall = self.clock.to_wall(high - low) * 1e3 / 2
+            raise PulseMissed(
+                f"the host could not time the PWRKEY off pulse: {pulse:.3f} s, outside the "
+                f"{low:g}–{high:g} s window of {self.profile.name} (±{wall:.1f} ms of wall time "
+                f"at time scale {self.clock.scale:g}); the machine is overloaded: nothing was "
+                "judged on the module; run with less load or a larger time scale"
+            )
         self._note(
             Timing(
                 "PWR-OFF",
@@ -345,7 +385,8 @@ class Power:
                 limits.PWRKEY_OFF.seconds,
                 None,
                 Verdict.PASS if inside else Verdict.FAIL,
-                f"{'inside' if inside else 'outside'} the {low:g}–{high:g} s window",
+                f"{'inside' if inside else 'outside'} the {low:g}–{high:g} s window of "
+                f"{self.profile.name} ({self.profile.source('PWRKEY_OFF_WINDOW')})",
             ),
             timings,
         )
@@ -435,8 +476,8 @@ class Power:
         start = stamp()
         timings: list[Timing] = []
         status = self.lines.status
-        line.set_active(True)
         pulled = stamp()
+        line.set_active(True)
         try:
             self._sleep_until(pulled, EMERG_OFF_PULSE)
             if status is not None:
@@ -444,10 +485,22 @@ class Power:
                     Deadline(self.clock, EMERG_OFF_MAX, pulled), lambda: not status.is_active()
                 )
         finally:
-            line.set_active(False)
             released = stamp()
+            line.set_active(False)
         held = self.clock.module_between(pulled, released)
         still_on = status is not None and status.is_active()
+        shortest = self.profile["EMERG_OFF_MIN"]
+        notes = ["STATUS still high" if still_on else ("STATUS low" if status else "")]
+        if shortest is not None:
+            notes.append(
+                f"held {'over' if held > shortest else 'under'} the {shortest:g} s "
+                f"{self.profile.name} asks ({self.profile.source('EMERG_OFF_MIN')})"
+            )
+        else:
+            notes.append(f"pulse width undocumented ({self.profile.source('EMERG_OFF_MIN')})")
+        if not self.profile["EMERG_OFF_PIN"]:
+            notes.append(f"{self.profile.name} documents no EMERG_OFF pin")
+        ok = not still_on and (shortest is None or held > shortest)
         self._note(
             Timing(
                 "PWR-EMERG",
@@ -455,8 +508,8 @@ class Power:
                 held,
                 None,
                 None,
-                Verdict.FAIL if still_on else Verdict.PASS,
-                "STATUS still high" if still_on else ("STATUS low" if status else ""),
+                Verdict.PASS if ok else Verdict.FAIL,
+                "; ".join(n for n in notes if n),
             ),
             timings,
         )
@@ -483,15 +536,35 @@ class Power:
         With a `BackOff`, PWR-BACKOFF is respected first: `BackOffActive` if a reboot is not
         allowed yet, or wait for it with `wait_backoff=True`.
         """
-        if self.backoff is not None:
-            if wait_backoff:
-                self.backoff.wait(progress)
-            else:
-                self.backoff.check()
-            self.backoff.record(reason)
-        start = stamp()
         timings: list[Timing] = []
         notes = []
+        if self.backoff is not None:
+            asked = stamp()
+            first = self.backoff.decision()
+            decision = self.backoff.wait(progress) if wait_backoff else self.backoff.check()
+            waited = self.clock.since(asked)
+            entry = self.backoff.record(reason)
+            why = decision.message()
+            if not first.allowed and decision.allowed:
+                why = f"waited {_duration(waited)} for it; {why}"
+            if entry.ignored:
+                why = f"{first.message()} (ignored)"
+                notes.append("rebooted despite PWR-BACKOFF (--ignore-backoff)")
+            # The harness's own pacing, recorded so the report shows when and why it waited.
+            self._note(
+                Timing(
+                    "PWR-BACKOFF",
+                    "reboot back-off",
+                    waited,
+                    None,
+                    None,
+                    # Ignoring the back-off is the operator's choice, not the module's failure.
+                    Verdict.MARGINAL if entry.ignored else Verdict.PASS,
+                    f"{reason}: {why}" if reason else why,
+                ),
+                timings,
+            )
+        start = stamp()
         if emergency:
             timings += self.emergency_off().timings
         else:
@@ -537,26 +610,40 @@ class Power:
             self.backend.release()
 
     def _make_off(self) -> None:
+        self.force_off()
+
+    def force_off(self) -> list[str]:
+        """Off by whatever works: PWRKEY off, else EMERG_OFF, then the supply relay open.
+        Never raises (the CI cancel step and the safe state run it); returns what was done."""
+        done: list[str] = []
         try:
             if self.lines.pwrkey is None:
                 raise PowerError("no PWRKEY line")
-            self.power_off()
-            return
+            done.append(f"PWRKEY off: {self.power_off().evidence}")
+            return done
         except Exception as e:
             log.warning("safe state: PWRKEY off failed: %s", e)
+            done.append(f"PWRKEY off failed ({e})")
         if self.lines.emerg_off is not None:
             try:
-                self.emergency_off()
+                done.append(f"EMERG_OFF: {self.emergency_off().evidence}")
             except Exception as e:
                 log.warning("safe state: EMERG_OFF failed: %s", e)
+                done.append(f"EMERG_OFF failed ({e})")
         supply = self.lines.supply
         if supply is not None and supply.is_active():
             supply.set_active(False)
+            done.append("supply relay opened")
+        return done
 
 
 # -- INIT-SYNC ------------------------------------------------------------------------------
-class SyncError(RuntimeError):
-    """The module never answered `AT`; the message names the port, the rates and what to check."""
+class SyncError(RigFault, RuntimeError):
+    """The module never answered `AT`; the message names the port, the rates and what to check.
+
+    A rig fault ("cannot certify"): a module silent at bring-up may be unpowered, miswired or
+    at another rate, and no verdict is given on it.
+    """
 
 
 @dataclass(frozen=True)
@@ -690,12 +777,13 @@ QUIET_FACTOR = 2.0
 WAIT_PROGRESS_STEP = 60.0
 
 
-class BackOffError(RuntimeError):
+class BackOffError(RigFault, RuntimeError):
     """The back-off history cannot be read or written; the message says which file and why."""
 
 
-class BackOffActive(RuntimeError):
-    """A reboot is not allowed yet (PWR-BACKOFF); `.decision` says until when."""
+class BackOffActive(RigFault, RuntimeError):
+    """A reboot is not allowed yet (PWR-BACKOFF); `.decision` says until when. The rig cannot
+    go on certifying until then: nothing is blamed on the module."""
 
     def __init__(self, decision: BackOffDecision) -> None:
         super().__init__(decision.message())
@@ -805,10 +893,7 @@ class BackOff:
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".backoff-", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1)
-            os.replace(tmp, self.path)
+            atomic_write(self.path, json.dumps(data, indent=1))
         except OSError as e:
             raise BackOffError(
                 f"cannot write the back-off history {self.path}: {e.strerror or e}; make the "

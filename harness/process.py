@@ -15,6 +15,7 @@ from typing import TypeVar
 from harness import limits
 from harness.at import WALL_FLOOR, ATError, ATTimeout, UrcKind
 from harness.clock import Clock, Deadline, stamp
+from harness.errors import DeviationFault, RigFault
 from harness.modem import ACK_POLL, Ack, IpState, Modem, ModuleDeviation, OpenResult
 from harness.power import BackOff, Power, PowerError, SyncError, sync
 
@@ -28,9 +29,8 @@ OPEN_ROUNDS = 3
 RESEND_ROUNDS = 3
 #: `ERROR` answers to AT+QISEND in a row on a link still in CONNECT OK before it counts as broken.
 SEND_ERRORS = 3
-#: Module seconds between AT+CPIN? polls and between AT+CGATT? polls during bring-up.
+#: Module seconds between AT+CPIN? polls during bring-up.
 CPIN_POLL = 0.5
-CGATT_POLL = 1.0
 #: Harmless commands with distinct echoes for checking that answers are in step after sync.
 LINE_CHECKS = ("AT+CGMI", "AT+CGMM", "AT+GMI", "AT+GMM", "AT+CGSN", "AT+GSN")
 #: The document's heartbeat example packet (chapter 6).
@@ -58,8 +58,18 @@ class Options:
     cgatt: bool = True  # INIT-CGATT (Chinese edition): wait for +CGATT: 1
 
 
-class ProcessError(RuntimeError):
-    """The document's recovery ran out; `clause` is where, the message says what to check."""
+class ProcessError(DeviationFault, RuntimeError):
+    """The document's recovery ran out: the module never got back to the happy path; `clause`
+    is where, the message says what to check."""
+
+    def __init__(self, clause: str, message: str) -> None:
+        super().__init__(f"{clause}: {message}")
+        self.clause = clause
+
+
+class ProcessRigError(RigFault):
+    """The rig cannot do what the document asks (no lines to reboot with, a failed power
+    sequence): no verdict on the module."""
 
     def __init__(self, clause: str, message: str) -> None:
         super().__init__(f"{clause}: {message}")
@@ -332,7 +342,7 @@ class Process:
         self.ready = self.context_up = self.connected = False
         power = self.power
         if power is None:
-            raise ProcessError(
+            raise ProcessRigError(
                 r.clause,
                 f"{r.why}; the document says restart the module, but no Power is wired: "
                 "restart it by hand or give the rig PWRKEY/EMERG_OFF lines",
@@ -360,7 +370,7 @@ class Process:
             self._powered_ns = stamp()
             power.power_on()
         except PowerError as e:
-            raise ProcessError(r.clause, f"{r.why}; the reboot itself failed: {e}") from None
+            raise ProcessRigError(r.clause, f"{r.why}; the reboot itself failed: {e}") from None
         self.reboots += 1
         self._decide("PWR-ON", f"powered on again (reboot {self.reboots})")
 
@@ -388,7 +398,7 @@ class Process:
             try:
                 power.power_on()
             except PowerError as e:
-                raise ProcessError("PWR-ON", str(e)) from None
+                raise ProcessRigError("PWR-ON", str(e)) from None
         since = self._powered_ns if self._powered_ns is not None else stamp()
         self._powered_ns = None
         self._sync()
@@ -479,16 +489,11 @@ class Process:
             self._decide("INIT-CGREG", f"not registered in {limit:g} s (stat {reg.stat}): go on")
 
     def _attached(self) -> None:
-        start = stamp()
-        deadline = Deadline(self.clock, limits.CGATT.seconds, start)
-        while self.modem.cgatt() != 1:
-            if deadline.expired:
-                limit = limits.CGATT.seconds
-                self._decide("INIT-CGATT", f"not attached within {limit:g} s: reboot")
-                raise _Reboot("INIT-CGATT", "no GPRS attach")
-            self.clock.sleep(min(CGATT_POLL, deadline.remaining() or CGATT_POLL))
-        seconds = self.clock.since(start)
-        self.modem.note(limits.CGATT.check(seconds, "AT+CGATT? until 1"))
+        state, seconds = self.modem.wait_attached()
+        if state != 1:
+            limit = limits.CGATT.seconds
+            self._decide("INIT-CGATT", f"not attached within {limit:g} s: reboot")
+            raise _Reboot("INIT-CGATT", "no GPRS attach")
         self._decide("INIT-CGATT", f"attached after {seconds:.1f} s")
 
     def _configure(self) -> None:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from harness.errors import HarnessBug
 from harness.limits import command_name
 
 #: Bounds that keep the codec from wedging on garbage (PROTOCOL.md §14 "line noise is real").
@@ -34,8 +35,9 @@ NUMERIC_STATES = ("IP INITIAL", "IP START", "IP CONFIG", "IP IND", "IP GPRSACT",
 DATA_MODE_ALERTS = (b"CLOSED", b"+PDP DEACT")
 
 
-class ProtocolError(Exception):
-    """The codec was used out of order (e.g. a second command begun while one is in flight)."""
+class ProtocolError(HarnessBug):
+    """The codec was used out of order (e.g. a second command begun while one is in flight):
+    the channel's bug, never the module's."""
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -303,6 +305,9 @@ ESCAPE_SPEC = CommandSpec(command="+++", name="+++", form=Form.EXEC, kind=Kind.E
 
 # -- line classification --------------------------------------------------------------------
 _EOL = re.compile(rb"[\r\n]")
+_LINE_END = b"\r\n"
+#: What follows a payload echo: maybe its Ctrl+Z, then the CR LF of the module's next line.
+_AFTER_ECHO = re.compile(rb"\x1a?(\r[\r\n]*)?")
 _NOT_CRLF = re.compile(rb"[^\r\n]")
 _NOISE = re.compile(rb"[^\t\x20-\x7e]")
 _NOISE_RUN = re.compile(rb"[^\t\r\n\x20-\x7e]+")
@@ -362,6 +367,10 @@ def _own_reply(spec: CommandSpec, text: str, kind: UrcKind) -> bool:
         body = text.split(":", 1)[1].strip()
         return body.startswith("(") or _fields(text) in (2, 4)
     return True
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split()).upper()
 
 
 def _common_prefix(a: bytes | bytearray, b: bytes | bytearray) -> int:
@@ -424,6 +433,8 @@ class Codec:
         self._discarding = False  # inside an over-long line: noise up to its end
         self._data_lf = False  # CONNECT ended in CR: its LF is not peer data
         self._line_cr = False
+        self._lf_owed = False  # a module line ended in CR: its LF is due (PROTOCOL.md §0)
+        self.echo: bool | None = None  # ATE as the module has shown it; None: not known
         self._t = 0
         self._clear_command()
 
@@ -434,6 +445,7 @@ class Codec:
         self._prompted = False
         self._after_prompt = False
         self._echo_expect: bytes | None = None
+        self._echo_paused = False  # a module line is being read: no payload echo inside it
         self._echo_tail = False
         self._stage_ok = False
         self._info = 0
@@ -445,8 +457,19 @@ class Codec:
 
     @property
     def awaiting_frame(self) -> bool:
-        """A length-framed payload is being collected (the channel runs the frame gap timer)."""
-        return self._frame is not None or self._receive is not None
+        """Bytes are held that only the frame gap can settle (the channel runs its timer): a
+        length-framed payload being collected, or bytes that may yet be the payload's echo."""
+        return self._frame is not None or self._receive is not None or self._echo_undecided
+
+    @property
+    def _echo_undecided(self) -> bool:
+        return self._echo_expect is not None and not self._echo_paused and bool(self._buf)
+
+    @property
+    def lf_due(self) -> bool:
+        """A module line ended in CR and its LF has not come yet: writing now could put the
+        next command's echo before that LF (the channel waits a moment for it)."""
+        return self._lf_owed
 
     @property
     def absorbing(self) -> bool:
@@ -481,6 +504,7 @@ class Codec:
             raise ProtocolError("payload_sent() without an AT+QISEND prompt in flight")
         expect = self._echo_seen if echo is None else echo
         self._echo_expect = bytes(payload[:MAX_ECHO]) if expect and payload else None
+        self._echo_paused = False
 
     def escape_sent(self) -> None:
         """`+++` was written in data mode; look for `OK` or its echo (TRANS-ESC, TRANS-CLOSED)."""
@@ -502,9 +526,12 @@ class Codec:
         return out
 
     def expire(self, t_ns: int) -> list[Event]:
-        """The frame gap passed: end a length-framed block that stopped short."""
+        """The frame gap passed: end a length-framed block that stopped short, and settle bytes
+        that might have been the payload's echo (an echo streams back as it is typed)."""
         self._t = t_ns
         out: list[Event] = []
+        if self._echo_undecided:
+            self._settle_echo(out)
         if self._receive is not None:  # undecided: what is buffered is the raw payload
             r, self._receive = self._receive, None
             self._frame = _Frame("ipd", r.length, r.peer, None, r.link, skip_lf=r.skip_lf)
@@ -536,8 +563,9 @@ class Codec:
         (its caller's timeout ends it); unparsed bytes stay too."""
         self.numeric = False
         self.data_mode = False
+        self.echo = None
         self._frame = self._receive = self._peer = self._abandoned = None
-        self._absorb_error = self._discarding = self._data_lf = False
+        self._absorb_error = self._discarding = self._data_lf = self._lf_owed = False
         if self.spec is not None and self.spec.kind is Kind.ESCAPE:
             self._clear_command()
 
@@ -561,6 +589,10 @@ class Codec:
                 if not self._data(out):
                     return
                 continue
+            if self._lf_owed and buf[0] == 0x0A:
+                self._lf_owed = False  # the LF of the line that ended in CR
+                del buf[0]
+                continue
             if self._after_prompt:
                 self._after_prompt = False
                 if buf[0] == 0x20:  # the space of "> " (PROTOCOL.md §6)
@@ -572,12 +604,13 @@ class Codec:
                     del buf[0]
                     out.append(Echo(b"\x1a", self._t, payload=True))
                     continue
-            if self._echo_expect is not None:
+            if self._echo_expect is not None and not self._echo_paused:
                 r = self._match_echo(out)
                 if r == _WAIT:
                     return
                 if r == _DONE:
                     continue
+                self._echo_paused = True  # module output first: read its line, then see
             if self._receive is not None:
                 if self._receive_start(out) == _WAIT:
                     return
@@ -592,7 +625,7 @@ class Codec:
                 out.append(Noise(bytes(m.group()), self._t, "unframed bytes"))
                 del buf[: m.end()]
                 continue
-            if b0 == 0x3E and self._awaiting_prompt():
+            if b0 == 0x3E and self._awaiting_prompt() and not self._before_echo():
                 del buf[0]
                 self._prompted = self._responded = self._after_prompt = True
                 out.append(Prompt(self._t))
@@ -611,36 +644,98 @@ class Codec:
                     self._discarding = True
                 return
             end = m.start()
+            if self._lf_owed:
+                self._lf_owed = False
+                if buf[end] == 0x0A:
+                    # The LF of the previous line arrived after bytes of the next one (the next
+                    # echo can overtake it): it ends nothing.
+                    del buf[end]
+                    out.append(Noise(b"\n", self._t, "late line feed"))
+                    continue
             raw = bytes(buf[:end])
             self._line_cr = buf[end] == 0x0D
             del buf[: end + 1]
             if end > MAX_LINE:
                 out.append(Noise(raw, self._t, "over-long line"))
                 continue
+            mark = len(out)
             self._raw_line(raw, self._line_cr, out)
+            self._after_line(out, mark)
 
     def _awaiting_prompt(self) -> bool:
         spec = self.spec
         return spec is not None and spec.kind is Kind.SEND and not self._prompted
 
     def _match_echo(self, out: list[Event]) -> int:
+        """Is what follows the prompt the payload's echo? The module's own output starts a line
+        with CR LF; the echo is the typed bytes, and a module may not echo them at all."""
+        expect = self._echo_expect
+        assert expect is not None
+        buf = self._buf
+        k = _common_prefix(buf, expect)
+        if k == len(expect):
+            if not self.numeric and _EOL.search(expect):
+                # An echo holding CR/LF could be the module's own lines: it is the echo only if
+                # a new line of the module's (CR LF, text) follows it; it never runs into one.
+                m = _AFTER_ECHO.match(buf, k)
+                assert m is not None  # every part of the pattern is optional
+                if m.end() == len(buf):
+                    return _WAIT
+                if b"\n" not in (m.group(1) or b""):
+                    return _NO
+            self._take_echo(k, out)
+            self._echo_expect = None
+            self._echo_tail = True
+            return _DONE
+        if k == len(buf):
+            return _WAIT  # so far the bytes are the start of the echo
+        if k and buf[k] in _LINE_END and not _EOL.search(buf, 0, k):
+            # The echo stopped at a line of the module's (ESC, over-long input, a URC): the
+            # rest may still be echoed after that line.
+            self._take_echo(k, out)
+            self._echo_expect = expect[k:]
+        return _NO
+
+    def _take_echo(self, k: int, out: list[Event]) -> None:
+        out.append(Echo(bytes(self._buf[:k]), self._t, payload=True))
+        del self._buf[:k]
+
+    def _settle_echo(self, out: list[Event]) -> None:
+        """The frame gap passed with bytes that could still be the echo: with a line end among
+        them they are the module's lines; else the module stopped echoing there."""
         expect = self._echo_expect
         assert expect is not None
         k = _common_prefix(self._buf, expect)
-        if k == len(expect):
-            del self._buf[:k]
-            self._echo_expect = None
-            self._echo_tail = True
-            out.append(Echo(expect, self._t, payload=True))
-            return _DONE
-        if k == len(self._buf):
-            return _WAIT  # so far the bytes are the start of the echo
-        if k == 0:
-            return _NO  # something else first (a URC); the echo may still come
-        out.append(Echo(bytes(self._buf[:k]), self._t, payload=True))
-        del self._buf[:k]
+        if _EOL.search(self._buf, 0, k):
+            self._echo_paused = True
+            return
+        self._take_echo(k, out)
         self._echo_expect = None
-        return _DONE
+
+    def _after_line(self, out: list[Event], mark: int) -> None:
+        """Bookkeeping once a line is parsed: its LF is due, and an echo paused for it may go
+        on if the line was unsolicited."""
+        produced = out[mark:]
+        last = produced[-1] if produced else None
+        if (
+            self._line_cr
+            and not self.numeric
+            and isinstance(last, Final | Stage | Line | Urc | Absorbed)
+            and not (isinstance(last, Urc) and last.kind is UrcKind.UNKNOWN)  # bare data
+            and self._frame is None
+            and self._receive is None
+            and not self.data_mode
+        ):
+            self._lf_owed = True
+        if self._echo_paused and self._echo_expect is not None:
+            if all(isinstance(e, Urc | Noise) for e in produced):
+                self._echo_paused = False  # a URC before the echo: the echo may still come
+            else:
+                self._echo_expect = None  # the module answered: no echo is coming
+
+    def _before_echo(self) -> bool:
+        """With echo on, nothing before the command's echo is its answer."""
+        return self.echo is True and not self._echo_seen
 
     def _ipd(self, out: list[Event]) -> int:
         buf = self._buf
@@ -718,6 +813,8 @@ class Codec:
     def _finish_frame(self, out: list[Event], complete: bool) -> None:
         f, self._frame = self._frame, None
         assert f is not None
+        if self._echo_paused and self._echo_expect is not None:
+            self._echo_paused = False  # pushed data before the echo: the echo may still come
         payload = bytes(f.data)
         if f.kind == "qird":
             out.append(QirdBlock(payload, self._t, f.peer or "", f.proto or "", f.length, complete))
@@ -754,6 +851,7 @@ class Codec:
         if what == "ok":
             del buf[: i + 5]
             self.data_mode = False
+            self._lf_owed = not self.numeric
             self._clear_command()
             out.append(Final("OK", self._t, ok=True))
         else:  # the module was already in command mode and echoed "+++" (TRANS-CLOSED)
@@ -826,8 +924,10 @@ class Codec:
             out.append(self._unsolicited(text))
             return
         if not self._responded and text[:2].upper() == "AT":
-            self._echo_seen = True
-            out.append(Echo(text.encode(), t))
+            self._echo_line(spec, text, out)
+            return
+        if self._before_echo():
+            out.append(self._unsolicited(text))  # e.g. +CPIN: READY at boot, a late OK
             return
         if self._result(spec, text, out):
             self._responded = True
@@ -839,6 +939,18 @@ class Codec:
         self._responded = True
         self._info += 1
         out.append(Line(text, t))
+
+    def _echo_line(self, spec: CommandSpec, text: str, out: list[Event]) -> None:
+        """A command line echoed (ATE1): ours, or a late one of a command given up on, whose
+        answer then follows it and is not ours either."""
+        if _squeeze(text).endswith(_squeeze(spec.command)):
+            self._echo_seen = True
+            self.echo = True
+            out.append(Echo(text.encode(), self._t))
+            return
+        # Echo is on (this echo shows it) unless that late line changed it.
+        self.echo = True if spec_for(text).setting("E") is None else None
+        out.append(Urc(text, self._t, UrcKind.STRAY))
 
     def _flush_peer(self, out: list[Event]) -> None:
         if self._peer is not None:
@@ -856,6 +968,7 @@ class Codec:
                 self._enter_data_mode()  # a transparent open the caller gave up on succeeded
         elif kind is UrcKind.RDY:
             self.numeric = False  # a reboot restores the verbose default
+            self.echo = None  # ... and the stored ATE, which we may not know
             self._abandoned = None
         return Urc(text, self._t, kind)
 
@@ -868,6 +981,11 @@ class Codec:
                 self.numeric = v == 0
             elif spec.setting("Z") is not None or spec.setting("&F") is not None:
                 self.numeric = False
+            e = spec.setting("E")
+            if e is not None:
+                self.echo = e == 1
+            elif spec.setting("Z") is not None or spec.setting("&F") is not None:
+                self.echo = None
         out.append(final)
 
     def _enter_data_mode(self) -> None:

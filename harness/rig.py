@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -22,11 +24,13 @@ from urllib.parse import urlsplit
 
 from harness import limits
 from harness.clock import MAX_SCALE, MIN_SCALE
+from harness.errors import UsageFault
+from harness.redact import secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-KINDS = ("sim", "hardware")
-BACKENDS = ("sim", "rpi", "gpiod", "none")
+KINDS = ("sim", "hardware", "labgrid")
+BACKENDS = ("sim", "rpi", "gpiod", "none", "labgrid")
 ON_EXIT = ("off", "on")
 POLARITIES = {"active-high": True, "active-low": False}
 #: The module's lines, in the order they are claimed; "active" = the module pin asserted.
@@ -40,6 +44,28 @@ SERIAL_SCHEMES = ("rfc2217", "socket", "loop", "spy", "alt", "hwgrep")
 CONTROL_SCHEMES = ("http", "https", "tcp")
 RPI_MAX_BCM = 27  # the 40-pin header carries BCM 0..27
 DEFAULT_WRONG_APN = "modemcert-wrong-apn.invalid"
+#: How a GPIO output drives its pin (harness/gpio/base.py DRIVES).
+DRIVES = ("push-pull", "open-drain")
+#: A gpiod line name as the kernel shows it (gpioinfo): "GPIO4", "PWRKEY", "PIN_7".
+LINE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+#: [labgrid] timeout: wall seconds to reach the coordinator and acquire the place.
+LABGRID_TIMEOUT = 30.0
+LABGRID_TIMEOUT_MAX = 600.0
+#: A labgrid place name (labgrid-client -p NAME).
+LABGRID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+#: [serial] reconnect: seconds to wait for a lost port (unplugged adapter) to come back.
+RECONNECT_DEFAULT = 60.0
+RECONNECT_MAX = 3600.0
+#: A rig name becomes a directory name (reports/<time>-<name>): a safe alphabet, bounded.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: Longest text a rig key may hold (an APN is at most 100 characters, 3GPP TS 23.003 §9.1).
+MAX_TEXT = {"apn": 100, "user": 64, "password": 64, "description": 500}
+MAX_TEXT_DEFAULT = 1024
+#: Longest path or URL a rig key may hold.
+MAX_PATH = 4096
+#: Longest message and key a RigError carries (one readable line).
+MAX_MESSAGE = 400
+MAX_KEY = 80
 
 #: docs/architecture.md "Rig": what a test may ask a rig for.
 CAPABILITIES = (
@@ -66,15 +92,45 @@ CAPABILITY_LINE = {
 }
 
 
-class RigError(ValueError):
+class RigError(UsageFault, ValueError):
     """A rig file problem: which file, which key, what is wrong and what to do."""
 
     def __init__(self, file: str | os.PathLike | None, key: str | None, message: str) -> None:
         self.file = str(file) if file is not None else None
+        if key is not None and not key.isprintable():  # an unknown key may be anything
+            key = key.encode("unicode_escape").decode("ascii")
+        if key is not None and len(key) > MAX_KEY:
+            key = key[: MAX_KEY - 1] + "…"
         self.key = key
+        if not message.isprintable():
+            message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+        if len(message) > MAX_MESSAGE:  # a value quoted in full would drown the line
+            message = message[: MAX_MESSAGE - 1] + "…"
         self.message = message
         where = ": ".join(p for p in (self.file, key) if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+def state_dir_problem(path: Path) -> str | None:
+    """Why `path` cannot hold the module's stored settings and reboot history, or None.
+
+    Checked without creating anything: the path (or its nearest existing parent) must be a
+    writable directory.
+    """
+    probe = path
+    try:
+        while not probe.exists():
+            if probe.parent == probe:
+                return "no part of this path exists"
+            probe = probe.parent
+    except OSError as e:  # a component too long, a loop of links
+        return f"not a usable path ({e.strerror or e})"
+    if not probe.is_dir():
+        where = "it" if probe == path else str(probe)
+        return f"{where} is not a directory: name a directory (it is created if missing)"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable by this user: fix its permissions or choose another"
+    return None
 
 
 def rig_error_exit(err: RigError, prog: str = "modemcert") -> NoReturn:
@@ -102,6 +158,10 @@ class Secret:
     __str__ = __repr__
 
     def reveal(self) -> str:
+        """The value, registered with harness.redact so that no writer ever shows it."""
+        return secret(self._read())
+
+    def _read(self) -> str:
         kind, _, ref = self.source.partition(":")
         if kind == "inline":
             return self._inline or ""
@@ -128,8 +188,9 @@ class LineConfig:
     """One wired line: BCM pin (or gpiod offset) and which level asserts the module pin."""
 
     name: str
-    pin: int
+    pin: int | str  # a gpiod line may also be named ("GPIO4")
     active_high: bool
+    drive: str = "push-pull"  # "open-drain": wired straight to the module pin (docs/rigs.md)
 
     @property
     def polarity(self) -> str:
@@ -156,6 +217,9 @@ class SerialConfig:
     baud: int = limits.IPR_DEFAULT_RATE
     autobaud: bool = False  # module left at AT+IPR=0: no RDY until synchronised (§2)
     search_rates: tuple[int, ...] = COMMON_RATES
+    rtscts: bool = False  # RTS/CTS hardware flow control; the module gets AT+IFC=2,2
+    reconnect: float = RECONNECT_DEFAULT  # seconds to wait for a lost port to come back
+    low_latency: bool = True  # set a USB adapter's latency timer to 1 ms where permitted
 
 
 @dataclass(frozen=True)
@@ -164,6 +228,11 @@ class NetworkConfig:
     user: str = ""
     password: Secret | None = None
     wrong_apn: str = DEFAULT_WRONG_APN
+
+    def credentials(self, apn: str | None = None) -> tuple[str, str, str]:
+        """(APN, user, password) for AT+QICSGP (another APN if given, e.g. the wrong one)."""
+        password = self.password.reveal() if self.password is not None else ""
+        return (self.apn if apn is None else apn), secret(self.user), password
 
 
 @dataclass(frozen=True)
@@ -180,6 +249,29 @@ class SimConfig:
     profile: str = "m95"
     seed: int = 0
     overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def build(self) -> Any:
+        """The simulator's `Profile`: the preset with the overrides applied (ValueError if bad)."""
+        from harness.sim.profile import Profile, with_setting
+
+        profile = Profile.named(self.profile)
+        for key, value in self.overrides.items():
+            text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+            profile = with_setting(profile, key, text)
+        return profile
+
+
+@dataclass(frozen=True)
+class LabgridConfig:
+    """A labgrid place that holds the module: its serial port and lines come from the place's
+    resources when the run acquires it (harness/labgrid.py, docs/labgrid.md)."""
+
+    coordinator: str  # HOST[:PORT] of labgrid-coordinator (port 20408 if omitted)
+    place: str
+    env: Path | None = None  # a labgrid environment file with a RemotePlace for the place
+    python: Path | None = None  # the interpreter with labgrid installed (default: found)
+    serial: str | None = None  # the NetworkSerialPort's name, when the place has several
+    timeout: float = LABGRID_TIMEOUT  # wall seconds to reach the coordinator and acquire
 
 
 @dataclass(frozen=True)
@@ -199,6 +291,8 @@ class Rig:
     state_dir: Path
     on_exit: str
     sim: SimConfig | None = None
+    model: str | None = None  # selects the power-limit profile (limits.profile_for)
+    labgrid: LabgridConfig | None = None  # kind "labgrid": the place that holds the module
 
     @property
     def is_sim(self) -> bool:
@@ -313,7 +407,18 @@ class _Parser:
         # bool is an int in Python but not in TOML.
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             want = " or ".join(_TYPE_WORDS.get(k, k.__name__) for k in wanted)
-            raise self.error(full, f"must be {want}, not {_toml_type(value)} {value!r}")
+            raise self.error(full, f"must be {want}, not {_toml_type(value)} {_short(value)}")
+        if isinstance(value, str):
+            longest = MAX_TEXT.get(key.removesuffix("_env").removesuffix("_file"), MAX_TEXT_DEFAULT)
+            longest = MAX_PATH if key in ("port", "state_dir", "control_url") else longest
+            if len(value) > longest:
+                raise self.error(full, f"{len(value)} characters: at most {longest} are allowed")
+            if "\x00" in value:
+                raise self.error(full, "contains a NUL character: remove it")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63 - 1:
+            raise self.error(full, f"{_short(value)} is out of range (a 64-bit integer at most)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(full, f"{_short(value)} is not a finite number")
         return value
 
     def table(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -337,11 +442,19 @@ class _Parser:
             "network",
             "peer",
             "sim",
+            "model",
+            "labgrid",
         )
         self.keys(data, "", top)
         kind = self.choice(data, "", "kind", KINDS)
         is_sim = kind == "sim"
         name = self.get(data, "", "name", str, self.path.stem) or self.path.stem
+        if not NAME_PATTERN.fullmatch(name):
+            raise self.error(
+                "name",
+                f"{_short(name)} cannot name a run directory: use 1–64 letters, digits, '.', "
+                "'_' or '-', starting with a letter or digit",
+            )
         scale = float(self.get(data, "", "time_scale", float, 1.0))
         if not (MIN_SCALE <= scale <= MAX_SCALE):
             raise self.error(
@@ -349,13 +462,21 @@ class _Parser:
                 f"{scale:g} is outside {MIN_SCALE}..{MAX_SCALE} "
                 "(module seconds × scale = wall seconds; e.g. 0.02 on the sim rig)",
             )
-        if not is_sim and scale != 1.0:
+        if kind == "hardware" and scale != 1.0:
             raise self.error(
                 "time_scale",
                 f"{scale:g} on a hardware rig: a real module runs in real time, so it must be 1.0",
             )
         gpio = self.gpio(self.table(data, "gpio"), is_sim)
-        serial = self.serial(self.table(data, "serial"), is_sim)
+        serial_table = self.table(data, "serial")
+        if kind == "labgrid":
+            self.labgrid_kind(data, gpio, serial_table)
+        elif "labgrid" in data:
+            raise self.error("labgrid", 'only a rig with kind = "labgrid" has a [labgrid] table')
+        elif gpio.backend == "labgrid":
+            raise self.error("gpio.backend", 'use it with kind = "labgrid" and a [labgrid] place')
+        # The sim rig's port is the simulator's PTY, a labgrid rig's is its place's: no key.
+        serial = self.serial(serial_table, is_sim or kind == "labgrid")
         on_exit = self.choice(data, "", "on_exit", ON_EXIT, "off")
         if on_exit == "on" and gpio.supply is not None:
             raise self.error(
@@ -378,6 +499,8 @@ class _Parser:
             state_dir=self.state_dir(data),
             on_exit=on_exit,
             sim=self.sim(self.table(data, "sim")) if is_sim else None,
+            model=self.model(data),
+            labgrid=self.labgrid(self.table(data, "labgrid")) if kind == "labgrid" else None,
         )
         if not is_sim and "sim" in data:
             raise self.error("sim", 'only a rig with kind = "sim" has a [sim] table')
@@ -396,7 +519,8 @@ class _Parser:
             full = f"{where}.{key}" if where else key
             raise self.error(
                 full,
-                f"{value!r} is not one of {', '.join(choices)}{_did_you_mean(value, choices)}",
+                f"{_short(value)} is not one of {', '.join(choices)}"
+                f"{_did_you_mean(value, choices)}",
             )
         return value
 
@@ -414,10 +538,17 @@ class _Parser:
             folder = self.path.resolve().parent
             base = folder.parent if folder.name == "rigs" else folder
             path = base / path
+        problem = state_dir_problem(path)
+        if problem:
+            raise self.error("state_dir", f"{path}: {problem}")
         return path
 
     def serial(self, table: Mapping[str, Any], is_sim: bool) -> SerialConfig:
-        self.keys(table, "serial", ("port", "baud", "autobaud", "search_rates"))
+        self.keys(
+            table,
+            "serial",
+            ("port", "baud", "autobaud", "search_rates", "rtscts", "reconnect", "low_latency"),
+        )
         port = self.get(table, "serial", "port", str, None)
         if is_sim and port is not None:
             raise self.error(
@@ -441,13 +572,36 @@ class _Parser:
             baud=baud,
             autobaud=self.get(table, "serial", "autobaud", bool, False),
             search_rates=rates,
+            rtscts=self.get(table, "serial", "rtscts", bool, False),
+            reconnect=self.reconnect(table),
+            low_latency=self.get(table, "serial", "low_latency", bool, True),
         )
+
+    def reconnect(self, table: Mapping[str, Any]) -> float:
+        seconds = float(self.get(table, "serial", "reconnect", float, RECONNECT_DEFAULT))
+        if not (0 <= seconds <= RECONNECT_MAX):
+            raise self.error(
+                "serial.reconnect",
+                f"{seconds:g} s: wait 0 (never) to {RECONNECT_MAX:g} s for a lost port to return",
+            )
+        return seconds
+
+    def model(self, data: Mapping[str, Any]) -> str | None:
+        model = self.get(data, "", "model", str, None)
+        if model is not None and limits.model_key(model) is None:
+            raise self.error(
+                "model",
+                f"{_short(model)} has no documented power-limit profile"
+                f"{_did_you_mean(model.upper(), limits.MODELS)}; use one of "
+                f"{', '.join(limits.MODELS)} (docs/rigs.md: model)",
+            )
+        return model
 
     def rate(self, table: Mapping[str, Any], key: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value not in RATES:
             raise self.error(
                 key,
-                f"{value!r} is not a rate the module accepts; use one of "
+                f"{_short(value)} is not a rate the module accepts; use one of "
                 f"{', '.join(map(str, RATES))}",
             )
         return value
@@ -467,7 +621,7 @@ class _Parser:
         elif not port.startswith("/") and not port.upper().startswith("COM"):
             raise self.error(
                 "serial.port",
-                f"{port!r} is neither an absolute device path nor a pyserial URL; "
+                f"{_short(port)} is neither an absolute device path nor a pyserial URL; "
                 'e.g. "/dev/serial0" or "rfc2217://192.0.2.20:4000"',
             )
 
@@ -479,7 +633,7 @@ class _Parser:
             port = -1
         if not parts.hostname or port is None or not (1 <= port <= 65535):
             raise self.error(
-                key, f"{url!r} needs a host and a port 1..65535, like scheme://203.0.113.10:7008"
+                key, f"{_short(url)} needs a host and a port 1..65535, like scheme://203.0.113.10:7008"
             )
         return parts.hostname, port
 
@@ -525,14 +679,20 @@ class _Parser:
         if not isinstance(value, dict):
             raise self.error(
                 where,
-                f'must be a table like {{ pin = 4, polarity = "active-high" }}, not {value!r}',
+                'must be a table like { pin = 4, polarity = "active-high" }, '
+                f"not {_short(value)}",
             )
-        self.keys(value, where, ("pin", "polarity"))
+        self.keys(value, where, ("pin", "polarity", "drive"))
         if "pin" not in value:
             raise self.error(f"{where}.pin", f"missing: the {name} line is declared but has no pin")
-        pin = self.get(value, where, "pin", int)
+        kinds = str if backend == "labgrid" else (int, str) if backend == "gpiod" else int
+        pin = self.get(value, where, "pin", kinds)
         top = RPI_MAX_BCM if backend in ("rpi", "sim") else 1023
-        if not (0 <= pin <= top):
+        if isinstance(pin, str):
+            if not LINE_NAME.fullmatch(pin):
+                what = "labgrid resource" if backend == "labgrid" else "gpiod line"
+                raise self.error(f"{where}.pin", f"{_short(pin)} is not a {what} name")
+        elif not (0 <= pin <= top):
             what = "a BCM number 0..27" if top == RPI_MAX_BCM else "a line offset 0..1023"
             raise self.error(f"{where}.pin", f"{pin} is not {what}")
         if "polarity" not in value:
@@ -545,10 +705,24 @@ class _Parser:
         if word not in POLARITIES:
             raise self.error(
                 f"{where}.polarity",
-                f"{word!r} is not a polarity{_did_you_mean(word, tuple(POLARITIES))}; "
+                f"{_short(word)} is not a polarity{_did_you_mean(word, tuple(POLARITIES))}; "
                 'use "active-high" or "active-low"',
             )
-        return LineConfig(name=name, pin=pin, active_high=POLARITIES[word])
+        drive = self.choice(value, where, "drive", DRIVES, "push-pull")
+        if drive == "open-drain" and (name == "status" or POLARITIES[word]):
+            raise self.error(
+                f"{where}.drive",
+                "open-drain is for an output wired straight to the module pin, and such a "
+                'line is "active-low" (asserted = pulled low)'
+                if name != "status"
+                else "STATUS is an input: it has no drive",
+            )
+        if backend == "labgrid" and "drive" in value:
+            raise self.error(
+                f"{where}.drive",
+                "a labgrid line drives as its exporter's resource does: remove the key",
+            )
+        return LineConfig(name=name, pin=pin, active_high=POLARITIES[word], drive=drive)
 
     def secret(self, table: Mapping[str, Any], where: str, key: str) -> Secret | None:
         forms = [k for k in (key, f"{key}_env", f"{key}_file") if k in table]
@@ -561,7 +735,7 @@ class _Parser:
         full = f"{where}.{form}"
         if form.endswith("_env"):
             if not value or not value.replace("_", "").isalnum():
-                raise self.error(full, f"{value!r} is not an environment variable name")
+                raise self.error(full, f"{_short(value)} is not an environment variable name")
             return Secret(f"env:{value}", full, str(self.path))
         if form.endswith("_file"):
             return Secret(f"file:{os.path.expanduser(value)}", full, str(self.path))
@@ -573,12 +747,28 @@ class _Parser:
             "network",
             ("apn", "user", "password", "password_env", "password_file", "wrong_apn"),
         )
-        return NetworkConfig(
-            apn=self.get(table, "network", "apn", str, limits.DEFAULT_APN),
-            user=self.get(table, "network", "user", str, ""),
-            password=self.secret(table, "network", "password"),
-            wrong_apn=self.get(table, "network", "wrong_apn", str, DEFAULT_WRONG_APN),
-        )
+        values = {}
+        for key, default in (
+            ("apn", limits.DEFAULT_APN),
+            ("user", ""),
+            ("wrong_apn", DEFAULT_WRONG_APN),
+        ):
+            values[key] = self.command_text(table, key, default)
+        password = self.secret(table, "network", "password")
+        if password is not None and password.source == "inline":
+            self.command_text(table, "password", "")
+        return NetworkConfig(password=password, **values)
+
+    def command_text(self, table: Mapping[str, Any], key: str, default: str) -> str:
+        """A string that goes into `AT+QICSGP=1,"…"`: ASCII, no quote, no control character."""
+        value = self.get(table, "network", key, str, default)
+        if not value.isascii() or '"' in value or any(ord(c) < 0x20 for c in value):
+            shown = "the value" if key == "password" else _short(value)
+            raise self.error(
+                f"network.{key}",
+                f"{shown} cannot be sent in AT+QICSGP: use printable ASCII without a quote",
+            )
+        return value
 
     def peer(self, table: Mapping[str, Any], is_sim: bool) -> PeerConfig:
         self.keys(
@@ -587,6 +777,15 @@ class _Parser:
             ("host", "port", "udp_port", "control_url", "token", "token_env", "token_file"),
         )
         host = self.get(table, "peer", "host", str, "127.0.0.1")
+        try:
+            dotted = ipaddress.IPv4Address(host)
+        except ValueError:
+            example = "127.0.0.1" if is_sim else "203.0.113.10"
+            raise self.error(
+                "peer.host",
+                f"{_short(host)} is not a dotted IPv4 address: AT+QIOPEN dials an address "
+                f'(AT+QIDNSIP=0, the default); e.g. "{example}"',
+            ) from None
         ports = {}
         for key in ("port", "udp_port"):
             p = self.get(table, "peer", key, int, 0 if key == "port" else None)
@@ -600,10 +799,10 @@ class _Parser:
             ports[key] = p
         control = self.get(table, "peer", "control_url", str, None)
         if is_sim:
-            if not _is_loopback(host):
+            if not dotted.is_loopback:
                 raise self.error(
                     "peer.host",
-                    f"{host!r} is not a loopback address: the sim rig only ever talks to "
+                    f"{_short(host)} is not a loopback address: the sim rig only ever talks to "
                     "127.0.0.0/8 (the simulator maps foreign addresses itself)",
                 )
             if control is not None:
@@ -622,7 +821,8 @@ class _Parser:
             if scheme not in CONTROL_SCHEMES:
                 raise self.error(
                     "peer.control_url",
-                    f"{control!r}: use one of {', '.join(s + '://' for s in CONTROL_SCHEMES)}",
+                    f"{_short(control)}: use one of "
+                    f"{', '.join(s + '://' for s in CONTROL_SCHEMES)}",
                 )
             self.host_port(control, "peer.control_url")
         return PeerConfig(
@@ -633,47 +833,141 @@ class _Parser:
             token=self.secret(table, "peer", "token"),
         )
 
+    def labgrid_kind(
+        self, data: Mapping[str, Any], gpio: GpioConfig, serial: Mapping[str, Any]
+    ) -> None:
+        """What a labgrid rig may not say: its port and lines come from the place."""
+        if "labgrid" not in data:
+            raise self.error(
+                "labgrid",
+                'missing: a kind = "labgrid" rig names its place, e.g. [labgrid] '
+                'coordinator = "192.0.2.5:20408", place = "m95-bench-1"',
+            )
+        if gpio.backend not in ("labgrid", "none"):
+            raise self.error(
+                "gpio.backend",
+                f"{_short(gpio.backend)}: a labgrid rig's lines are its place's digital outputs; "
+                'use "labgrid" (or "none" for a place without lines)',
+            )
+        if "port" in serial:
+            raise self.error(
+                "serial.port",
+                "a labgrid rig's port is its place's NetworkSerialPort: remove the key "
+                "([labgrid] serial names it when the place has several)",
+            )
+
+    def labgrid(self, table: Mapping[str, Any]) -> LabgridConfig:
+        self.keys(table, "labgrid", ("coordinator", "place", "env", "python", "serial", "timeout"))
+        coordinator = self.get(table, "labgrid", "coordinator", str)
+        try:
+            parts = urlsplit(f"//{coordinator}")
+            usable = bool(parts.hostname) and "/" not in coordinator and parts.port != 0
+        except ValueError:  # a port that is not a number 0..65535
+            usable = False
+        if not usable:
+            raise self.error(
+                "labgrid.coordinator",
+                f"{_short(coordinator)} is not HOST[:PORT] of labgrid-coordinator; "
+                'e.g. "192.0.2.5:20408" (20408 if the port is left out)',
+            )
+        place = self.get(table, "labgrid", "place", str)
+        if not LABGRID_NAME.fullmatch(place):
+            raise self.error(
+                "labgrid.place",
+                f"{_short(place)} is not a place name (letters, digits, '.', '_', '-', ':'; "
+                "labgrid-client places lists them)",
+            )
+        paths: dict[str, Path | None] = {}
+        for key in ("env", "python"):
+            raw = self.get(table, "labgrid", key, str, None)
+            if raw is None:
+                paths[key] = None
+                continue
+            path = Path(os.path.expanduser(raw))
+            if not path.is_absolute():
+                folder = self.path.resolve().parent
+                path = (folder.parent if folder.name == "rigs" else folder) / path
+            if not path.is_file():
+                what = "labgrid environment file" if key == "env" else "Python interpreter"
+                raise self.error(f"labgrid.{key}", f"no {what} at {path}: check the path")
+            if key == "python" and not os.access(path, os.X_OK):
+                raise self.error("labgrid.python", f"{path} is not executable")
+            paths[key] = path
+        serial = self.get(table, "labgrid", "serial", str, None)
+        if serial is not None and not LINE_NAME.fullmatch(serial):
+            raise self.error("labgrid.serial", f"{_short(serial)} is not a resource name")
+        timeout = float(self.get(table, "labgrid", "timeout", float, LABGRID_TIMEOUT))
+        if not (1 <= timeout <= LABGRID_TIMEOUT_MAX):
+            raise self.error(
+                "labgrid.timeout",
+                f"{timeout:g} s: allow 1 to {LABGRID_TIMEOUT_MAX:g} s to reach the coordinator "
+                "and acquire the place",
+            )
+        return LabgridConfig(
+            coordinator=coordinator,
+            place=place,
+            env=paths["env"],
+            python=paths["python"],
+            serial=serial,
+            timeout=timeout,
+        )
+
     def sim(self, table: Mapping[str, Any]) -> SimConfig:
         self.keys(table, "sim", ("profile", "seed", "overrides"))
         overrides = self.get(table, "sim", "overrides", dict, {})
-        return SimConfig(
-            profile=self.get(table, "sim", "profile", str, "m95"),
-            seed=self.get(table, "sim", "seed", int, 0),
-            overrides=MappingProxyType(dict(overrides)),
-        )
+        name = self.get(table, "sim", "profile", str, "m95")
+        try:
+            SimConfig(profile=name).build()
+        except ValueError as e:
+            raise self.error("sim.profile", str(e)) from None
+        from harness.sim.profile import settable_fields
+
+        settable = tuple(settable_fields())
+        for key, value in overrides.items():
+            if key not in settable:
+                raise self.error(
+                    f"sim.overrides.{key}",
+                    f"the profile has no setting {_short(key)}{_did_you_mean(key, settable)}; "
+                    "`modemcert sim --list-settings` lists them",
+                )
+            try:
+                SimConfig(profile=name, overrides={key: value}).build()
+            except ValueError as e:
+                raise self.error(f"sim.overrides.{key}", str(e)) from None
+        seed = self.get(table, "sim", "seed", int, 0)
+        if not 0 <= seed < 2**32:
+            raise self.error("sim.seed", f"{_short(seed)} is not a seed 0..4294967295")
+        return SimConfig(profile=name, seed=seed, overrides=MappingProxyType(dict(overrides)))
 
     def capabilities(self, data: Mapping[str, Any], rig: Rig) -> frozenset[str]:
         names = self.get(data, "", "capabilities", list, [])
         caps: set[str] = set()
         for name in names:
             if not isinstance(name, str):
-                raise self.error("capabilities", f"must be a list of strings, not {name!r}")
+                raise self.error("capabilities", f"must be a list of strings, not {_short(name)}")
             if name not in CAPABILITIES:
                 raise self.error(
                     "capabilities",
-                    f"unknown capability {name!r}{_did_you_mean(name, CAPABILITIES)}; "
+                    f"unknown capability {_short(name)}{_did_you_mean(name, CAPABILITIES)}; "
                     f"known: {', '.join(CAPABILITIES)}",
                 )
             line = CAPABILITY_LINE.get(name)
             if line is not None and getattr(rig.gpio, line) is None:
                 raise self.error(
                     "capabilities",
-                    f"{name!r} needs a wired {line} line: add [gpio.{line}] or drop {name!r}",
+                    f"{_short(name)} needs a wired {line} line: add [gpio.{line}] "
+                    f"or drop {_short(name)}",
                 )
             if name.startswith("sim.") and not rig.is_sim:
-                raise self.error("capabilities", f"{name!r} exists only on the sim rig")
+                raise self.error("capabilities", f"{_short(name)} exists only on the sim rig")
             caps.add(name)
         return frozenset(caps)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.version == 4 and address.is_loopback  # 127.0.0.0/8 only
+def _short(value: Any, limit: int = 40) -> str:
+    """A value for an error line: repr, cut (with its length) when long."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}... ({len(text)} characters)"
 
 
 def _toml_type(value: Any) -> str:

@@ -7,14 +7,20 @@ so a run killed at any moment leaves a valid file holding everything measured un
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import logging
 import threading
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from harness.clock import stamp
+from harness.errors import UsageFault
+from harness.files import StorageFault, atomic_write, storage_fault
 from harness.limits import Timing, Verdict
+from harness.redact import REDACTOR
+
+log = logging.getLogger("modemcert.runrecord")
 
 FORMAT = "modemcert-timings/1"
 FILENAME = "timings.json"
@@ -22,8 +28,38 @@ FILENAME = "timings.json"
 SAVE_INTERVAL_NS = 250_000_000
 
 
-class RunRecordError(ValueError):
+class RunRecordError(UsageFault, ValueError):
     """A timings.json that cannot be read; the message names the file and what is wrong."""
+
+
+class RunStatus(StrEnum):
+    """timings.json `run.status`: how far the run got."""
+
+    RUNNING = "running"  # still going, or stopped so hard it could not say (killed, disk full)
+    COMPLETE = "complete"  # every selected test ran to its end
+    INTERRUPTED = "interrupted"  # Ctrl-C, SIGTERM: some tests did not run or finish
+    ABORTED = "aborted"  # a rig fault or usage error stopped it: nothing after it is judged
+
+
+def new_run_dir(reports_dir: Path, rig_name: str) -> Path:
+    """A fresh `reports/<UTC time to the ms>-<rig>` directory, created here and now.
+
+    Created with mkdir (never exist_ok), so two runs started in the same millisecond still get
+    a directory each (the second takes a `-2` suffix).
+    """
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    base = f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}-{rig_name}"
+    for n in range(1, 1000):
+        path = reports_dir / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise storage_fault(e, reports_dir) or e from None
+        return path
+    raise RunRecordError(f"{reports_dir}: 999 runs named {base}*: clean up the reports directory")
 
 
 def _check_json(what: str, value: Any) -> None:
@@ -55,6 +91,8 @@ class RunRecorder:
         _check_json("run", run)
         self._lock = threading.Lock()
         self._saved_ns = 0
+        #: The disk refused a save: later saves are skipped (the file keeps its last good copy).
+        self.storage_fault: StorageFault | None = None
         self._data: dict[str, Any] = {
             "format": FORMAT,
             "run": dict(run),
@@ -72,8 +110,9 @@ class RunRecorder:
 
     def set_module(self, **identity: str | None) -> None:
         identity = dict(identity)
-        if "imei" in identity:
-            identity["imei"] = mask_imei(identity["imei"])
+        for key in ("imei", "iccid"):  # identities are masked in every record
+            if key in identity:
+                identity[key] = mask_imei(identity[key])
         _check_json("module", identity)
         with self._lock:
             self._data["module"].update({k: v for k, v in identity.items() if v})
@@ -114,20 +153,21 @@ class RunRecorder:
             self._data["tests"].append(result)
         self._save()
 
+    def close(self) -> None:
+        """The last save of the run (the file is complete from here on)."""
+        self._save()
+
     def _save(self) -> None:
         with self._lock:
+            if self.storage_fault is not None:
+                return  # said once; the last good copy stays on disk
             self._saved_ns = stamp()
-            text = json.dumps(self._data, indent=1, ensure_ascii=False)
-            fd, tmp = tempfile.mkstemp(prefix=".timings-", dir=self.run_dir)
+            text = json.dumps(REDACTOR.value(self._data), indent=1, ensure_ascii=False)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(text)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are served and shared
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
+                atomic_write(self.path, text)
+            except StorageFault as e:
+                self.storage_fault = e
+                log.error("%s", e)
                 raise
 
 

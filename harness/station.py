@@ -14,12 +14,17 @@ from pathlib import Path
 from harness import limits
 from harness.at import ATChannel, ATTimeout, ChannelError
 from harness.clock import Clock
+from harness.errors import RigFault
+from harness.files import RunLock
 from harness.gpio import open_backend
 from harness.gpio.base import GpioBackend
 from harness.limits import Timing
+from harness.peer.errors import PeerError
 from harness.power import BackOff, Identity, Power, identify, sync
-from harness.rig import Rig
-from harness.transport import Transcript, Transport
+from harness.recovery import Outage, flow_control, pace_recovery, reopen
+from harness.rig import Rig, state_dir_problem
+from harness.serialport import RigTransport
+from harness.transport import Transcript, Transport, TransportError
 
 log = logging.getLogger("modemcert.station")
 
@@ -28,9 +33,11 @@ Recorder = Callable[[Timing], None]
 TRANSCRIPT_FILE = "uart.jsonl"
 #: How long a quick "is it alive?" AT may take before the module counts as wedged.
 PROBE_SECONDS = 2.0
+#: Module seconds between AT+CPIN? polls while waiting for the SIM before reading the ICCID.
+SIM_POLL = 0.5
 
 
-class StationError(RuntimeError):
+class StationError(RigFault, RuntimeError):
     """The rig could not be brought up; the message says which part and what to check."""
 
 
@@ -68,6 +75,10 @@ class Station:
         self.transcript: Transcript | None = None
         self.identity: Identity | None = None
         self.backoff = BackOff(self.state_dir, self.clock, ignore=ignore_backoff)
+        #: Serial outages survived (an unplugged adapter that came back), for the run record.
+        self.outages: list[Outage] = []
+        self.lock: RunLock | None = None
+        self.place = None  # harness.labgrid.Place on a labgrid rig: its port and lines
 
     def __repr__(self) -> str:
         return f"Station({self.rig.name!r}, port={self.port!r}, {self.clock})"
@@ -78,16 +89,39 @@ class Station:
 
     # -- bring-up -------------------------------------------------------------------------------
     def start(self) -> Station:
-        """Start the simulator and local peer (sim rig), claim the lines, open the port."""
+        """Start the simulator and local peer (sim rig), claim the lines, open the port.
+
+        Everything that would make certification impossible is found here, once, as a
+        RigFault naming the rig file and what to check (a busy rig, an unusable state dir, a
+        peer that does not answer or refuses the token, a missing or busy port, GPIO).
+        """
         try:
+            problem = state_dir_problem(self.state_dir)
+            if problem:
+                raise StationError(f"{self._where()}: state_dir {self.state_dir}: {problem}")
+            self.lock = RunLock(self.state_dir, f"rig {self.rig.name!r}").acquire()
             if self.rig.is_sim:
                 self._start_sim()
-            self._start_peer()
+            elif self.rig.labgrid is not None:
+                from harness.labgrid import acquire_place
+
+                self.place = acquire_place(self.rig, self.run_dir)
             self.transcript = Transcript(self.run_dir / TRANSCRIPT_FILE)
             port = self.sim.port if self.sim is not None else self.rig.serial.port
-            self.transport = Transport(port, self.rig.serial.baud, transcript=self.transcript)
+            port = self.place.port if self.place is not None else port
+            self.transport = RigTransport(
+                port,
+                self.rig.serial.baud,
+                transcript=self.transcript,
+                rtscts=self.rig.serial.rtscts,
+                low_latency=self.rig.serial.low_latency,
+            )
             self.channel = ATChannel(self.transport, self.clock).start()
-            self.backend = open_backend(self.rig, self.pins)
+            self.channel.survives_port_loss = self.rig.serial.reconnect > 0
+            self._start_peer()
+            if self.peer is not None:
+                self._check_peer()
+            self.backend = open_backend(self.rig, self.place or self.pins)
             if self.rig.has("power"):
                 self.power = Power.from_rig(
                     self.rig, self.backend, self.clock, self.channel, self.record, self.backoff
@@ -99,20 +133,20 @@ class Station:
 
     def _start_sim(self) -> None:
         from harness.gpio.sim import SimPins
+        from harness.rig import SimConfig
         from harness.sim import SimulatedModule, Wiring
-        from harness.sim.profile import Profile, with_setting
 
-        cfg = self.rig.sim
-        profile = Profile.named(cfg.profile if cfg else "m95")
-        for key, value in (cfg.overrides if cfg else {}).items():
-            text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
-            profile = with_setting(profile, key, text)
+        cfg = self.rig.sim or SimConfig()
+        profile = cfg.build()
         lines = self.rig.gpio.lines()
         self.pins = SimPins()
+        # A line the rig does not wire still exists on the module: the host just never drives
+        # it (a sim rig without [gpio] lines is a UART-only rig, powered on at start).
+        default = Wiring()
         wiring = Wiring(
-            pwrkey=lines["pwrkey"].pin,
-            emerg_off=lines["emerg_off"].pin,
-            status=lines["status"].pin,
+            pwrkey=lines["pwrkey"].pin if "pwrkey" in lines else default.pwrkey,
+            emerg_off=lines["emerg_off"].pin if "emerg_off" in lines else default.emerg_off,
+            status=lines["status"].pin if "status" in lines else default.status,
             supply=lines["supply"].pin if "supply" in lines else None,
         )
         self.sim = SimulatedModule(
@@ -121,7 +155,7 @@ class Station:
             self.pins,
             wiring,
             state_dir=self.state_dir,
-            seed=cfg.seed if cfg else 0,
+            seed=cfg.seed,
         ).start()
         for name in self.mutations:
             self.sim.mutate(name)
@@ -141,6 +175,19 @@ class Station:
         elif cfg.control_url is not None:
             self.peer = PeerControl(cfg.control_url, token=token, clock=self.clock)
 
+    def _where(self) -> str:
+        return f"rig {self.rig.name!r} ({self.rig.file})"
+
+    def _check_peer(self) -> None:
+        """The peer's control channel answers and takes the token (PeerError otherwise)."""
+        try:
+            self.peer.info()
+        except PeerError as e:
+            raise StationError(
+                f"{self._where()}: the peer at {self.peer.url} is not usable: {e}; check that "
+                "`modemcert peer` runs there, the tunnel is up and [peer] token matches"
+            ) from None
+
     def bring_up(self) -> Identity:
         """PWR-ON where the rig has PWRKEY, INIT-SYNC, then who the module is."""
         channel = self._need_channel()
@@ -155,8 +202,24 @@ class Station:
             search=self.rig.serial.search_rates,
             record=self.record,
         )
+        if self.rig.serial.rtscts:
+            flow_control(channel)
         self.identity = identify(channel)
+        if self.identity.iccid is None and self._sim_ready(channel):
+            self.identity = identify(channel)  # AT+QCCID is refused until the SIM is ready
         return self.identity
+
+    def _sim_ready(self, channel: ATChannel) -> bool:
+        """Poll AT+CPIN? until READY, at most the INIT-CPIN time (boot noise is answered
+        `+CME ERROR: 14`, SIM busy: PROTOCOL.md §14)."""
+        deadline = self.clock.deadline(limits.CPIN_READY.seconds)
+        while True:
+            reply = channel.command("AT+CPIN?")
+            if any("READY" in line for line in reply.lines):
+                return True
+            if deadline.expired:
+                return False
+            self.clock.sleep(min(SIM_POLL, deadline.remaining() or SIM_POLL))
 
     def alive(self, seconds: float = PROBE_SECONDS) -> bool:
         """Does the module answer a plain `AT` (leaving data mode first)?"""
@@ -165,12 +228,22 @@ class Station:
             if channel.in_data_mode:
                 channel.escape()
             return channel.command("AT", seconds).ok
-        except (ATTimeout, ChannelError):
+        except (ATTimeout, ChannelError, TransportError):  # PortClosed: the port went away
             return False
 
     def recover(self, reason: str) -> str:
-        """Bring a wedged module back by the documented route: EMERG_OFF (PWR-EMERG), power
-        on, sync. Returns what was done. Raises StationError where the rig cannot do it."""
+        """Bring a wedged module back by the documented route: a lost port reopened first,
+        then, within PWR-BACKOFF, EMERG_OFF (PWR-EMERG), power on, sync. Returns what was
+        done. Raises StationError where the rig cannot do it, PortLost if the port stays
+        away, BackOffActive if the back-off forbids a reboot for longer than a test may wait."""
+        self._need_channel()
+        if self.transport is not None and self.transport.is_open:
+            self.alive()  # a probe notices a port that went away since the last command
+        if self.transport is not None and not self.transport.is_open:
+            done = self.reconnect(reason)
+            if self.alive():
+                return done
+            reason = f"{done}; the module did not answer AT after it"
         if self.power is None:
             if self.sim is not None:
                 self.sim.power_off_now()
@@ -184,13 +257,20 @@ class Station:
         if self.sim is not None:
             self.sim.clear_faults()
         how = "EMERG_OFF" if self.power.lines.emerg_off is not None else "PWRKEY"
-        if how == "EMERG_OFF":
-            self.power.emergency_off()
-        else:
-            self.power.power_off()
+        paced = pace_recovery(self.power, self.clock, reason)
+        self.power.reboot(reason, emergency=how == "EMERG_OFF", wait_backoff=True, progress=paced)
         self.channel.reset_state()
         self.bring_up()
-        return f"{reason}: restarted with {how}, then PWRKEY on and AT sync"
+        return f"{reason}: restarted with {how} (PWR-BACKOFF kept), then PWRKEY on and AT sync"
+
+    def reconnect(self, reason: str) -> str:
+        """The port went away (an adapter unplugged): wait up to `[serial] reconnect` seconds
+        for the same path to return, reopen it, resync the module, and record the outage."""
+        outage = reopen(self.channel, self.clock, self.rig.serial.reconnect, reason)
+        self.outages.append(outage)
+        log.warning("%s", outage.describe())
+        self.bring_up()
+        return f"{reason}: {outage.describe()}; resynchronised"
 
     def _need_channel(self) -> ATChannel:
         if self.channel is None:
@@ -218,6 +298,10 @@ class Station:
             steps.append(("stop the simulator", self.sim.stop))
         if self.peer_server is not None:
             steps.append(("stop the peer", self.peer_server.stop))
+        if self.place is not None:  # after the serial channel and the lines, which are its
+            steps.append(("release the labgrid place", self.place.release))
+        if self.lock is not None:
+            steps.append(("release the rig", self.lock.release))
         done = []
         for what, step in steps:
             if what == "close the transcript":
@@ -229,7 +313,7 @@ class Station:
             except Exception as e:  # keep closing the rest
                 log.warning("closing the station: could not %s: %s", what, e)
         self.power = self.channel = self.transport = self.sim = self.peer_server = None
-        self.backend = None
+        self.backend = self.lock = self.place = None
 
 
 #: Settings the suites change that a test must find at their defaults (AT+QIMUX=0 …).

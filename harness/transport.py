@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 import serial
+import serial.rfc2217
 
 from harness.clock import stamp
+from harness.errors import RigFault
+from harness.files import StorageFault, storage_fault
+from harness.redact import REDACTOR
 
 #: Entries a Transcript keeps in memory (the file keeps everything).
 TRANSCRIPT_KEEP = 30_000  # ~4.5 MB; far more than one test writes (bench/soak.py)
@@ -29,7 +33,16 @@ URL_READ_SLICE = 0.1
 WRITE_STALL = 10.0
 
 
-class TransportError(Exception):
+def _set_read_timeout(port: serial.SerialBase, seconds: float) -> None:
+    """Set how long a read waits. pyserial 3.5's RFC 2217 client renegotiates every port setting
+    on a timeout change and sleeps at least 50 ms for the answers; its read() needs only this."""
+    if isinstance(port, serial.rfc2217.Serial):
+        port._timeout = seconds  # what labgrid's pyserial fork does for the same reason
+    else:
+        port.timeout = seconds
+
+
+class TransportError(RigFault):
     """The serial port cannot be used; the message says which port and what to do."""
 
 
@@ -82,7 +95,11 @@ class Entry(NamedTuple):
 class Transcript:
     """Every byte both ways with arrival stamps; appended to `path` (JSON lines) as it happens.
 
-    Each record is flushed on its own, so a crashed run loses nothing it saw.
+    Memory keeps the raw bytes (tests compare them); everything written out — the file,
+    `text()`, `tail()` — goes through harness.redact first. The file holds back the few
+    trailing bytes that could still become a secret or an IMEI with the next chunk (a module
+    chunks as it likes), and writes them with the next record; each record is flushed on its
+    own, so a crashed run loses at most those bytes.
     """
 
     def __init__(
@@ -93,7 +110,11 @@ class Transcript:
         self._count = 0  # entries ever recorded; marks index into this
         self._origin = stamp()
         self._lock = threading.Lock()
+        self._held: Entry | None = None  # bytes not yet written to the file (see the class)
         self._file = None
+        #: The disk refused a write: the file stops there, memory keeps the rest (a rig fault
+        #: the plugin reports once; the channel itself goes on).
+        self.storage_fault: StorageFault | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a", encoding="utf-8")
@@ -107,9 +128,34 @@ class Transcript:
             self._entries.append(entry)
             self._count += 1
             if self._file is not None:
-                self._file.write(entry.as_json() + "\n")
-                self._file.flush()
+                try:
+                    self._write(entry)
+                except OSError as e:
+                    self.storage_fault = storage_fault(e, self.path) or StorageFault(
+                        f"cannot write the transcript {self.path}: {e}"
+                    )
+                    with contextlib.suppress(OSError):
+                        self._file.close()
+                    self._file = None
         return entry
+
+    def _write(self, entry: Entry) -> None:
+        """Append `entry` to the file, redacted; same-direction bytes that may be the start of
+        a secret wait for the next record."""
+        held = self._held
+        if held is not None and held.dir == entry.dir and entry.dir != "note":
+            entry = Entry(held.t_ns, entry.dir, held.data + entry.data)
+        elif held is not None:
+            self._file.write(_redacted(held).as_json() + "\n")
+        self._held = None
+        if entry.dir != "note":
+            keep = REDACTOR.held(entry.data)
+            if keep:
+                self._held = Entry(entry.t_ns, entry.dir, entry.data[len(entry.data) - keep :])
+                entry = Entry(entry.t_ns, entry.dir, entry.data[: len(entry.data) - keep])
+        if entry.data:
+            self._file.write(_redacted(entry).as_json() + "\n")
+        self._file.flush()
 
     def note(self, text: str) -> Entry:
         """A remark in the transcript (a skipped garbage byte, a test step)."""
@@ -150,7 +196,7 @@ class Transcript:
 
     def _line(self, first: Entry, parts: list[str]) -> str:
         seconds = (first.t_ns - self._origin) / 1e9
-        return f"{seconds:12.6f} {first.dir:<4} {''.join(parts)}"
+        return f"{seconds:12.6f} {first.dir:<4} {REDACTOR.text(''.join(parts))}"
 
     def tail(self, lines: int = 20) -> str:
         """The last `lines` lines of `text()`."""
@@ -161,8 +207,11 @@ class Transcript:
     def close(self) -> None:
         with self._lock:
             if self._file is not None:
-                self._file.close()
-                self._file = None
+                with contextlib.suppress(OSError):  # a full disk was reported already
+                    if self._held is not None:
+                        self._file.write(_redacted(self._held).as_json() + "\n")
+                    self._file.close()
+                self._file = self._held = None
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Transcript:
@@ -188,6 +237,12 @@ class Transcript:
         if out._entries:
             out._origin = out._entries[0].t_ns
         return out
+
+
+def _redacted(entry: Entry) -> Entry:
+    if entry.dir == "note":
+        return Entry(entry.t_ns, entry.dir, REDACTOR.text(entry.text).encode("utf-8"))
+    return Entry(entry.t_ns, entry.dir, REDACTOR.bytes(entry.data))
 
 
 # -- who holds a port -----------------------------------------------------------------------
@@ -441,7 +496,7 @@ class Transport:
             left = max(0.0, left)
             try:
                 if self._url_timeout != left:
-                    port.timeout = left
+                    _set_read_timeout(port, left)
                     self._url_timeout = left
                 data = port.read(1)
                 if data:

@@ -89,15 +89,15 @@ def make_process(station: Station, timings, tmp_path, guard: Guard) -> Process:
         timings.record,
         expect_rdy=lines.expect_rdy,
     )
-    net = station.rig.network
+    apn, user, password = station.rig.network.credentials()
     return Process(
         Modem(station.channel, station.clock, timings.record),
         station.clock,
         power,
         BackOff(tmp_path / "backoff", station.clock),
-        apn=net.apn,
-        user=net.user,
-        password=net.password.reveal() if net.password is not None else "",
+        apn=apn,
+        user=user,
+        password=password,
         rate=station.rig.serial.baud,
         observer=guard,
     )
@@ -170,6 +170,7 @@ def one_reboot(why: str) -> Guard:
 
 
 @pytest.mark.clause("FLOW-RECOVER", "PDP-ACT-RETRY")
+@pytest.mark.requires("power")
 def test_three_qiact_failures_reboot_then_the_happy_path(module, sim, peer, timings, tmp_path):
     """AT+QIACT failing 3 times in a row: deactivate and retry twice, then reboot (at once, the
     first of the back-off); after the reboot the flow runs the happy path with no data lost."""
@@ -190,7 +191,7 @@ def test_three_qiact_failures_reboot_then_the_happy_path(module, sim, peer, timi
 
 
 @pytest.mark.clause("FLOW-RECOVER", "OPEN-FAIL")
-@pytest.mark.requires("peer.refuse")
+@pytest.mark.requires("peer.refuse", "power")  # the process reboots with PWRKEY if it must
 def test_connect_fail_deactivate_and_retry(module, peer, timings, tmp_path):
     """CONNECT FAIL (the peer refuses): AT+QISTAT, then AT+QIDEACT (or AT+QICLOSE while TCP
     CONNECTING) and a new AT+QIOPEN, with no reboot; the data then arrives whole."""

@@ -15,11 +15,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from fixtures.recording import LimitExceeded
 from harness import limits
 from harness.at import ATChannel, ATError, ATTimeout, UrcKind
 from harness.clock import Clock, Deadline, stamp
-from harness.limits import Timing, Verdict
+from harness.limits import LimitExceeded, Timing, Verdict
 from harness.modem import Modem, OpenResult
 from harness.peer import sha256_hex as sha
 from harness.power import SyncError, sync
@@ -162,16 +161,10 @@ def read_setting(at: ATChannel, command: str, clause: str) -> str:
 # -- sessions ---------------------------------------------------------------------------------
 def activate(modem: Modem, at: ATChannel, station, timings) -> str:
     """INIT-FGCNT, INIT-APN, then PDP-ACT (QIREGAPP, QIACT, QILOCIP); the local IP."""
-    net = station.rig.network
-    password = net.password.reveal() if net.password is not None else ""
     expect_ok(at, "AT+QIFGCNT=0", "INIT-FGCNT", timings)
-    reply = modem.qicsgp(net.apn, net.user, password)
+    reply = modem.qicsgp(*station.rig.network.credentials())
     timings.record(reply.timing("INIT-APN"))
-    reply = modem.qiregapp()
-    assert reply.ok, f"PDP-ACT: AT+QIREGAPP answered {reply.final!r}, the document expects OK"
-    reply = modem.qiact()
-    assert reply.ok, f"PDP-ACT: AT+QIACT answered {reply.final!r}, the document expects OK"
-    return modem.qilocip()
+    return modem.activate()
 
 
 def open_tcp(modem: Modem, peer, host: str | None = None) -> tuple[OpenResult, Any]:
@@ -423,21 +416,17 @@ def test_qifgcnt_selects_context_0(modem, at, network, timings):
 def test_qicsgp_sets_gprs_and_the_apn(modem, at, network, station, timings):
     """AT+QICSGP=1,"<APN>" (the rig's APN; CMNET in the document) sets GPRS as the bearer: OK,
     AT+QICSGP? says 1, and the context then comes up with it (QIREGAPP, QIACT, QILOCIP)."""
-    net = station.rig.network
-    password = net.password.reveal() if net.password is not None else ""
+    apn, user, password = station.rig.network.credentials()
     expect_ok(at, "AT+QIFGCNT=0", "INIT-FGCNT", timings)
-    extra = f',"{net.user}","{password}"' if net.user or password else ""
-    reply = at.command(f'AT+QICSGP=1,"{net.apn}"{extra}')
+    extra = f',"{user}","{password}"' if user or password else ""
+    reply = at.command(f'AT+QICSGP=1,"{apn}"{extra}')
     timings.record(reply.timing("INIT-APN"))
     assert reply.final == "OK", (
-        f'INIT-APN: AT+QICSGP=1,"{net.apn}" answered {reply.final!r}; the document expects OK'
+        f'INIT-APN: AT+QICSGP=1,"{apn}" answered {reply.final!r}; the document expects OK'
     )
     mode = read_setting(at, "AT+QICSGP?", "INIT-APN")
     assert mode.split(",")[0].strip() == "1", f"INIT-APN: AT+QICSGP? says {mode!r}, not GPRS"
-    assert modem.qiregapp().ok, "INIT-APN: AT+QIREGAPP refused the APN just set"
-    reply = modem.qiact()
-    assert reply.ok, f"INIT-APN: AT+QIACT answered {reply.final!r} with the APN just set"
-    modem.qilocip()
+    modem.activate()  # the context comes up with the APN just set
 
 
 # == OPT-DNSIP ================================================================================

@@ -11,10 +11,9 @@ import hashlib
 
 import pytest
 
-from fixtures.recording import LimitExceeded
 from harness import limits
 from harness.at import ATError, Reply
-from harness.limits import Limit
+from harness.limits import Limit, LimitExceeded
 from harness.modem import IpState, Modem, OpenResult
 
 #: A few bytes that show a UDP destination was really set (OPEN-UDP).
@@ -35,19 +34,8 @@ WORST_FINAL = Limit(
 # -- the document's steps, shared by the tests below ------------------------------------------
 def activate(modem: Modem, station) -> str:
     """PDP-ACT as the document issues it: QIFGCNT, QICSGP, QIREGAPP, QIACT, QILOCIP → local IP."""
-    configure(modem, station)
-    reply = modem.qiregapp()
-    assert reply.ok, f"PDP-ACT: AT+QIREGAPP answered {reply.final}, the document expects OK"
-    reply = modem.qiact()
-    assert reply.ok, f"PDP-ACT: AT+QIACT answered {reply.final}, the document expects OK"
-    return modem.qilocip()
-
-
-def configure(modem: Modem, station) -> None:
-    """INIT-FGCNT and INIT-APN: context 0 in the foreground, GPRS with the rig's APN."""
-    net = station.rig.network
-    modem.qifgcnt(0)
-    modem.qicsgp(net.apn, net.user, net.password.reveal() if net.password is not None else "")
+    modem.configure(*station.rig.network.credentials())
+    return modem.activate()
 
 
 def expect_connected(result: OpenResult, clause: str, what: str) -> None:
@@ -196,7 +184,7 @@ def test_qiopen_with_qimux_1_is_error_until_qimux_0(modem, network, peer, at, st
         modem.qimux(True)  # PROTOCOL.md §1 [U]: QIMUX is set in IP INITIAL, before the context
     except ATError as e:  # TinyGSM #324: some firmware refuses QIMUX=1 outright
         pytest.skip(f"the module refuses AT+QIMUX=1 in IP INITIAL ({e}): no QIMUX=1 to cause")
-    configure(modem, station)
+    modem.configure(*station.rig.network.credentials())
     command = f'AT+QIOPEN="TCP","{peer.host}","{peer.port}"'
     mark = peer.mark()
     refused = at.command(command)
@@ -213,7 +201,7 @@ def test_qiopen_with_qimux_1_is_error_until_qimux_0(modem, network, peer, at, st
 
 
 def _to_ip_start(modem: Modem, station) -> None:
-    configure(modem, station)
+    modem.configure(*station.rig.network.credentials())
     assert modem.qiregapp().ok, "AT+QIREGAPP must answer OK in IP INITIAL (PDP-ACT)"
 
 

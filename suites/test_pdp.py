@@ -21,19 +21,13 @@ PDP_DEACT_URC_WAIT = limits.DEFAULT_COMMAND.seconds
 
 def configure(modem: Modem, station: Station, apn: str | None = None) -> None:
     """AT+QIFGCNT=0 and AT+QICSGP=1,"<apn>" (the rig's APN unless another is given)."""
-    net = station.rig.network
-    password = net.password.reveal() if net.password is not None else ""
-    modem.qifgcnt(0)
-    modem.qicsgp(net.apn if apn is None else apn, net.user, password)
+    modem.configure(*station.rig.network.credentials(apn))
 
 
 def activate(modem: Modem) -> str:
-    """PDP-ACT: AT+QIREGAPP, AT+QIACT, AT+QILOCIP together, in this order; the local IP."""
-    regapp = modem.qiregapp()
-    assert regapp.final == "OK", f"PDP-ACT: AT+QIREGAPP answered {regapp.final}, not OK"
-    act = modem.qiact()
-    assert act.final == "OK", f"PDP-ACT: AT+QIACT answered {act.final}, not OK"
-    return modem.qilocip()
+    """PDP-ACT: attached (INIT-CGATT), then AT+QIREGAPP, AT+QIACT, AT+QILOCIP together, in
+    this order; the local IP."""
+    return modem.activate()
 
 
 def failed_activation(modem: Modem) -> str | None:

@@ -132,7 +132,8 @@ def test_plain_commands_answer_within_60s(modem, at):
     rssi, ber = modem.csq()
     assert rssi in (*range(32), 99) and ber in (*range(8), 99), f"+CSQ: {rssi},{ber}"
     assert modem.cpin() == "READY"
-    assert modem.creg().registered
+    reg = modem.creg()  # any state: this test judges the answer's time, not the network
+    assert 0 <= reg.stat <= 5, f"AT-TIMEOUT: +CREG <stat> is 0–5, the module said {reg.stat}"
     timing = at.command("ATI", check=True).timing()
     assert timing.limit == limits.DEFAULT_COMMAND.seconds, "ATI is a plain command: 60 s"
     assert timing.verdict is not Verdict.FAIL, f"AT-TIMEOUT: {timing.describe()}"

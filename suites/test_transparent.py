@@ -24,14 +24,8 @@ NO_PLUS = bytes(b for b in range(256) if b != ord("+"))
 
 def activate(modem: Modem, station: Station) -> None:
     """PDP-ACT: QIFGCNT, QICSGP, QIREGAPP, QIACT, QILOCIP (after AT+QIMODE=1 at IP INITIAL)."""
-    apn = station.rig.network
-    modem.qifgcnt(0)
-    password = apn.password.reveal() if apn.password is not None else ""
-    modem.qicsgp(apn.apn, apn.user, password)
-    modem.qiregapp()
-    reply = modem.qiact()
-    assert reply.ok, f"PDP-ACT: AT+QIACT answered {reply.final!r}; transparent tests need it"
-    modem.qilocip()
+    modem.configure(*station.rig.network.credentials())
+    modem.activate()
 
 
 @pytest.fixture

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.gpio.base import GpioBackend, GpioUnavailable, InputLine, OutputLine
+from harness.gpio.base import (
+    GpioBackend,
+    GpioBusy,
+    GpioConfigError,
+    GpioUnavailable,
+    InputLine,
+    OutputLine,
+)
 
-BACKENDS = ("rpi", "gpiod", "sim", "none")
+BACKENDS = ("rpi", "gpiod", "sim", "none", "labgrid")
 
 
 def open_backend(rig: Any, pins: Any = None) -> GpioBackend:
     """The backend a rig's `[gpio]` names (a `Rig` or its `GpioConfig`), claiming no lines.
 
-    `pins` is the `SimPins` the simulator watches (sim backend; a fresh set if None).
-    Raises `GpioUnavailable` naming what to install when the backend cannot work here.
+    `pins` is the `SimPins` the simulator watches (sim backend; a fresh set if None), or the
+    acquired place whose digital outputs are the lines (labgrid backend: harness.labgrid.Place).
+    Raises `GpioUnavailable` (a rig fault) naming what to install when the backend cannot work
+    here, `GpioConfigError` (a usage fault) for an unknown backend.
     """
     gpio = getattr(rig, "gpio", rig)
     name = gpio.backend
@@ -25,6 +34,15 @@ def open_backend(rig: Any, pins: Any = None) -> GpioBackend:
         from harness.gpio.none import NoneBackend
 
         return NoneBackend()
+    if name == "labgrid":
+        from harness.gpio.labgrid import LabgridBackend
+
+        if pins is None:
+            raise GpioConfigError(
+                "the labgrid backend's lines are a place's: acquire it first "
+                "(harness.labgrid.acquire_place, as the station does)"
+            )
+        return LabgridBackend(pins)
     if name == "rpi":
         from harness.gpio.rpi import RpiBackend
 
@@ -33,7 +51,16 @@ def open_backend(rig: Any, pins: Any = None) -> GpioBackend:
         from harness.gpio.gpiod import GpiodBackend
 
         return GpiodBackend(gpio.chip or "/dev/gpiochip0")
-    raise GpioUnavailable(f"unknown GPIO backend {name!r}; use one of {', '.join(BACKENDS)}")
+    raise GpioConfigError(f"unknown GPIO backend {name!r}; use one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "GpioBackend", "GpioUnavailable", "InputLine", "OutputLine", "open_backend"]
+__all__ = [
+    "BACKENDS",
+    "GpioBackend",
+    "GpioBusy",
+    "GpioConfigError",
+    "GpioUnavailable",
+    "InputLine",
+    "OutputLine",
+    "open_backend",
+]

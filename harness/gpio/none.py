@@ -10,11 +10,12 @@ class NoneBackend(GpioBackend):
 
     def _refuse(self, pin: int) -> None:
         raise GpioUnavailable(
-            f"this rig has no GPIO wired (backend 'none'), so pin {pin} cannot be used; "
-            "set [gpio] backend and the pins in the rig file to use power control"
+            f"this rig has no GPIO wired (backend 'none'), so pin {pin} cannot be used",
+            pin=pin,
+            hint="set [gpio] backend and the pins in the rig file to use power control",
         )
 
-    def _setup_output(self, pin: int, level: bool) -> None:
+    def _setup_output(self, pin, level: bool, drive: str = "push-pull") -> None:
         self._refuse(pin)
 
     def _setup_input(self, pin: int) -> None:

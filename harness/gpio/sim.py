@@ -76,7 +76,8 @@ class SimBackend(GpioBackend):
         super().__init__()
         self.pins = pins
 
-    def _setup_output(self, pin: int, level: bool) -> None:
+    def _setup_output(self, pin: int, level: bool, drive: str = "push-pull") -> None:
+        # Open-drain released reads high here: the simulated module's pull-up.
         self.pins._claim(pin, True)
         self.pins.drive(pin, level)
 

@@ -18,6 +18,9 @@ DEFAULT_PORT = 7007
 DEFAULT_CONTROL_PORT = 7008
 #: Tries to find a port free for both TCP and UDP when asked for port 0.
 _PAIR_TRIES = 20
+#: Connections the kernel queues before we accept them (capped by net.core.somaxconn): a
+#: flood must not fill the queue, or the harness's own connect waits for a SYN retry (1 s).
+LISTEN_BACKLOG = 1024
 
 
 def parse_hostport(text: str, what: str = "address") -> tuple[str, int]:
@@ -89,7 +92,7 @@ def _bind(kind: int, host: str, port: int, what: str) -> socket.socket:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((addr, port))
         if kind == socket.SOCK_STREAM:
-            sock.listen(128)
+            sock.listen(LISTEN_BACKLOG)
     except OSError as e:
         sock.close()
         raise PeerStartError(_bind_message(e, what, host, port)) from e

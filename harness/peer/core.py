@@ -13,32 +13,51 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.clock import Clock, stamp
-from harness.peer.addresses import bind_tcp, bind_udp
-from harness.peer.errors import PeerStartError, RequestError
-from harness.peer.modes import ECHO, PROTOS, ModeSpec, parse_mode
+from harness.peer.addresses import LISTEN_BACKLOG, bind_tcp, bind_udp
+from harness.peer.errors import PeerStartError, RequestError, shown
+from harness.peer.guard import Crowd, LogLimiter, PeerLimits
+from harness.peer.modes import ECHO, MAX_BYTES, PROTOS, ModeSpec, parse_mode, whole
 from harness.peer.sessions import Session, TcpSession, UdpFlow
 from harness.peer.stats import ConnStats, Ended, Record
 
 #: Ended records kept for `stats()` (the oldest go first); `reset()` forgets them all.
 MAX_RECORDS = 10_000
-#: Open TCP connections; more are aborted at once (a VPS port attracts scanners).
-MAX_TCP_OPEN = 1000
-#: Remote UDP addresses tracked at once; the oldest flow ends to make room.
-MAX_UDP_FLOWS = 1000
 #: The SO_RCVBUF a connection gets back when it stops holding (kernel doubles it).
 MIN_NORMAL_RCVBUF = 256 * 1024
+#: Largest connection id a request may name (ids are JSON numbers: exact up to 2**53).
+MAX_ID = 2**53 - 1
+#: Largest `count` of a mode for the next connections.
+MAX_COUNT = 1_000_000
+#: Modes queued with `count` per protocol; more are refused (409) until one is used up.
+MAX_ARMED = 64
+#: Bytes that may wait to be sent (unsent and pushes not yet due) over all connections.
+MAX_WAITING = 64 * 1024 * 1024
 
 
 class Peer:
     """TCP and UDP on one port, per-connection modes, records and waits (event-loop side)."""
 
     def __init__(
-        self, host: str, port: int, clock: Clock, log: Callable[[str], None] | None = None
+        self,
+        host: str,
+        port: int,
+        clock: Clock,
+        log: Callable[[str], None] | None = None,
+        limits: PeerLimits | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.clock = clock
         self._log = log
+        self.limits = limits or PeerLimits()
+        self._tcp_crowd: Crowd[TcpSession] = Crowd(
+            self.limits.data_per_source, self.limits.data_open, own="refuse"
+        )
+        self._udp_crowd: Crowd[UdpFlow] = Crowd(
+            self.limits.data_per_source, self.limits.udp_flows, own="evict"
+        )
+        #: Lines about what a flood causes (refused connections, evictions) are rate-limited.
+        self.limited = LogLimiter(self.log)
         self.loop: asyncio.AbstractEventLoop
         self.records: dict[int, Record] = {}
         self.sessions: dict[int, Session] = {}
@@ -74,7 +93,9 @@ class Peer:
     async def _serve_tcp(self, sock: socket.socket) -> None:
         self._tcp_sock = sock
         self._listener_small = False
-        self._tcp_server = await self.loop.create_server(lambda: TcpSession(self), sock=sock)
+        self._tcp_server = await self.loop.create_server(
+            lambda: TcpSession(self), sock=sock, backlog=LISTEN_BACKLOG
+        )
         self._sync_listener()
 
     async def _serve_udp(self, sock: socket.socket) -> None:
@@ -119,6 +140,7 @@ class Peer:
             session.record.end(Ended.WE_CLOSED)
             session.cancel_timers()
             session.abort()
+        self.limited.flush()
         self.notify()
 
     # -- modes for new connections --------------------------------------------------------
@@ -143,12 +165,15 @@ class Peer:
         if sock is None:
             return
         spec = self._upcoming("tcp")
-        if spec.holds:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, spec.rcvbuf)
-            self._listener_small = True
-        elif self._listener_small:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.normal_rcvbuf // 2)
-            self._listener_small = False
+        try:
+            if spec.holds:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, spec.rcvbuf)
+                self._listener_small = True
+            elif self._listener_small:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.normal_rcvbuf // 2)
+                self._listener_small = False
+        except OSError as e:  # the size was checked; the OS may still say no
+            self.log(f"tcp listener: SO_RCVBUF not changed: {e.strerror or e}")
 
     # -- connections ----------------------------------------------------------------------
     def _record(self, proto: str, remote: tuple, local: tuple, mode: str) -> Record:
@@ -165,10 +190,22 @@ class Peer:
     def tcp_connected(
         self, session: TcpSession, transport: asyncio.Transport
     ) -> tuple[ModeSpec, Record] | None:
+        """Count a new connection against the limits; its mode and record, or None to abort."""
         remote = transport.get_extra_info("peername")
-        if sum(s.proto == "tcp" for s in self.sessions.values()) >= MAX_TCP_OPEN:
-            self.log(f"tcp {remote[0]}:{remote[1]} aborted: {MAX_TCP_OPEN} connections open")
+        if not remote:  # gone before we looked
             return None
+        admitted, evicted = self._tcp_crowd.admit(remote[0], session)
+        if not admitted:
+            self.limited(
+                "data quota",
+                f"tcp {remote[0]}:{remote[1]} aborted: {self._tcp_crowd.count(remote[0])} "
+                f"connections from that address open (limit {self.limits.data_per_source}, "
+                f"{self.limits.data_open} in all)",
+            )
+            return None
+        for other in evicted:
+            self._evict(other, f"{len(self._tcp_crowd)} connections open")
+        session.source = remote[0]
         spec = self._take("tcp")
         record = self._record("tcp", remote, transport.get_extra_info("sockname"), spec.mode)
         self.sessions[record.id] = session
@@ -180,17 +217,28 @@ class Peer:
         t_ns = stamp()
         flow = self.flows.get(addr)
         if flow is None:
-            if len(self.flows) >= MAX_UDP_FLOWS:
-                next(iter(self.flows.values())).close_now()
             spec = self._take("udp")
             local = self.udp_transport.get_extra_info("sockname") if self.udp_transport else ()
             record = self._record("udp", addr, local or ("", 0), spec.mode)
             flow = UdpFlow(self, record, addr)
+            _, evicted = self._udp_crowd.admit(addr[0], flow)
+            for other in evicted:
+                self._evict(other, f"{len(self._udp_crowd)} UDP addresses tracked")
             self.flows[addr] = flow
             self.sessions[record.id] = flow
             self.log(f"udp #{record.id} {addr[0]}:{addr[1]} first datagram ({spec.describe()})")
             flow.apply(spec)
+            flow.watch_idle()
         flow.on_data(data, t_ns)
+
+    def _evict(self, session: Session, why: str) -> None:
+        """End the oldest connection of the address holding the most, to let another in."""
+        r = session.record
+        self.limited(
+            "data quota",
+            f"{r.proto} #{r.id} {r.remote[0]}:{r.remote[1]} ended to make room: {why}",
+        )
+        session.end_now(Ended.EVICTED)
 
     def ended(self, session: Session) -> None:
         r = session.record
@@ -199,22 +247,38 @@ class Peer:
 
     def gone(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
-        if isinstance(session, UdpFlow) and self.flows.get(session.addr) is session:
-            del self.flows[session.addr]
+        if isinstance(session, UdpFlow):
+            self._udp_crowd.leave(session.addr[0], session)
+            if self.flows.get(session.addr) is session:
+                del self.flows[session.addr]
+        elif isinstance(session, TcpSession):
+            self._tcp_crowd.leave(session.source, session)
+
+    def open_from(self, source: str) -> int:
+        """Open TCP connections and tracked UDP addresses from `source` (an IP address)."""
+        return self._tcp_crowd.count(source) + self._udp_crowd.count(source)
 
     # -- control requests -----------------------------------------------------------------
     def _session(self, conn: Any, proto: str = "both") -> Session:
         record = self._get(conn)
         session = self.sessions.get(record.id)
         if session is None or not session.is_open:
-            raise RequestError(409, f"connection {record.id} has ended ({record.ended})")
+            raise RequestError(
+                409, f"connection {record.id} has ended ({record.ended})", "connection ended"
+            )
         if proto not in ("both", record.proto):
             raise RequestError(400, f"connection {record.id} is {record.proto}, not {proto}")
         return session
 
     def _get(self, conn: Any) -> Record:
         if isinstance(conn, bool) or not isinstance(conn, int):
-            raise RequestError(400, f"conn must be a connection id (a whole number), not {conn!r}")
+            raise RequestError(
+                400, f"conn must be a connection id (a whole number), not {shown(conn)}", "bad id"
+            )
+        if conn > MAX_ID:
+            raise RequestError(
+                400, f"conn must be a connection id up to {MAX_ID}, not {shown(conn)}", "bad id"
+            )
         record = self.records.get(conn)
         if record is None:
             if 0 < conn <= self.last_id:
@@ -227,10 +291,11 @@ class Peer:
     async def set_mode(
         self, mode: Any, conn: Any = None, proto: Any = "both", params: Any = None
     ) -> dict[str, Any]:
+        """Check everything first, then change: a refused request changes nothing."""
         if proto not in ("both", *PROTOS):
-            raise RequestError(400, f"proto {proto!r}: use both, tcp or udp")
+            raise RequestError(400, f"proto {shown(proto)}: use both, tcp or udp", "bad proto")
         if params is not None and not isinstance(params, dict):
-            raise RequestError(400, f"params must be an object, not {params!r}")
+            raise RequestError(400, f"params must be an object, not {shown(params)}", "bad params")
         params = dict(params or {})
         count = params.pop("count", None)
         spec = parse_mode(mode, params)
@@ -241,6 +306,7 @@ class Peer:
                 raise RequestError(400, "refuse acts on the listener: leave conn out")
             session = self._session(conn, proto)
             session.apply(spec)
+            session.touch()
             self.log(f"{session.proto} #{session.id} now {spec.describe()}")
             self.notify()
             return {"conn": session.id, "mode": spec.as_json()}
@@ -251,12 +317,18 @@ class Peer:
             for p in protos:
                 await self.unlisten(p)
             return {"refused": list(protos)}
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
-            raise RequestError(400, f"count must be a whole number ≥ 1, not {count!r}")
-        if count is not None and count < 1:
-            raise RequestError(400, f"count must be ≥ 1, not {count}")
+        if count is not None:
+            whole(count, "count", 1, MAX_COUNT)
+            full = [p for p in protos if len(self._next[p]) >= MAX_ARMED]
+            if full:
+                raise RequestError(
+                    409,
+                    f"{'+'.join(full)}: {MAX_ARMED} modes already wait for the next connections; "
+                    "reset() or set a mode without count",
+                    "too many armed",
+                )
+        await self._listen_all(protos)
         for p in protos:
-            await self.listen(p)
             if count is None:
                 self._base[p] = spec
                 self._next[p].clear()
@@ -267,27 +339,52 @@ class Peer:
         self.log(f"{'+'.join(protos)}: {which} connections {spec.describe()}")
         return {"protos": list(protos), "count": count, "mode": spec.as_json()}
 
+    async def _listen_all(self, protos: tuple[str, ...]) -> None:
+        """Listen again on every proto, or on none: if one cannot, the others are closed again."""
+        done: list[str] = []
+        try:
+            for p in protos:
+                if self.refused[p]:
+                    await self.listen(p)
+                    done.append(p)
+        except RequestError:
+            for p in done:
+                await self.unlisten(p)
+            raise
+
     def push(self, conn: Any, data: bytes, delay: float) -> dict[str, Any]:
         session = self._session(conn)
+        waiting = sum(s.unsent() + s.pending for s in self.sessions.values())
+        if waiting + len(data) > MAX_WAITING:
+            raise RequestError(
+                409,
+                f"{waiting} B already wait to be sent over all connections; at most "
+                f"{MAX_WAITING} B may wait",
+                "too much unsent",
+            )
         session.push(data, delay)
+        session.touch()
         return {"conn": session.id, "queued": len(data), "delay": delay}
 
     def release(self, conn: Any, mode: Any = None) -> dict[str, Any]:
         session = self._session(conn)
         spec = None if mode is None else parse_mode(mode)
         if spec is not None and spec.mode in ("hold", "silent", "refuse", "push"):
-            raise RequestError(400, f"release reads again: use echo, sink or close, not {mode!r}")
+            raise RequestError(
+                400, f"release reads again: use echo, sink or close, not {shown(mode)}"
+            )
         session.release(spec)
+        session.touch()
         self.log(f"{session.proto} #{session.id} released ({session.spec.describe()})")
         self.notify()
         return {"conn": session.id, "mode": session.spec.as_json()}
 
     async def reset(self, close: bool = False) -> dict[str, Any]:
         """Listen again, echo for new connections, forget ended records; `close` ends the rest."""
+        await self._listen_all(PROTOS)
         for p in PROTOS:
             self._base[p] = ECHO
             self._next[p].clear()
-            await self.listen(p)
         self._sync_listener()
         for rid in [r.id for r in self.records.values() if r.ended is not Ended.OPEN]:
             del self.records[rid]
@@ -325,6 +422,7 @@ class Peer:
             "reset_mark": self.reset_mark,
             "open": len(self.sessions),
             "scale": self.clock.scale,
+            "idle_timeout": self.limits.idle_timeout,
         }
 
     # -- waiting --------------------------------------------------------------------------
@@ -354,9 +452,11 @@ class Peer:
 
     async def wait_connection(self, after: Any, proto: Any, wall: float) -> dict[str, Any]:
         if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
-            raise RequestError(400, f"after must be a connection id or null, not {after!r}")
+            raise RequestError(400, f"after must be a connection id or null, not {shown(after)}")
+        if after is not None:
+            whole(after, "after", 0, MAX_ID)
         if proto not in (None, *PROTOS):
-            raise RequestError(400, f"proto {proto!r}: use tcp, udp or null (either)")
+            raise RequestError(400, f"proto {shown(proto)}: use tcp, udp or null (either)")
         since = self.reset_mark if after is None else after
 
         def check() -> Record | None:
@@ -377,8 +477,7 @@ class Peer:
 
     async def wait_bytes(self, conn: Any, n: Any, wall: float) -> dict[str, Any]:
         record = self._get(conn)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise RequestError(400, f"n must be a whole number of bytes ≥ 0, not {n!r}")
+        whole(n, "n (bytes)", 0, MAX_BYTES)
 
         def check() -> str | None:
             if record.bytes_in >= n:

@@ -1,13 +1,16 @@
 """What can go wrong with the peer: typed errors for its client, its server and its start-up.
 
-The client raises `PeerError` (with the server's reason and HTTP status); the server turns a
-`RequestError` into a 4xx answer; `PeerStartError` says why the server could not start.
+They sit in the project's one taxonomy (harness.errors): a peer that cannot be reached or used
+is a `RigFault`; a refused control request (server side) and a server that cannot start for a
+bad address, port or token are a `UsageFault`.
 """
 
 from __future__ import annotations
 
+from harness.errors import RigFault, UsageFault
 
-class PeerError(Exception):
+
+class PeerError(RigFault):
     """The peer refused a control request or could not be reached; `.reason` is its words."""
 
     def __init__(self, message: str, *, reason: str = "", status: int | None = None, url: str = ""):
@@ -24,15 +27,31 @@ class PeerUnreachable(PeerError):
 class PeerTimeout(PeerError):
     """A wait (new connection, bytes, end of a connection) ran out of time."""
 
+    stops_run = False  # one test's wait: the peer itself still answers
 
-class PeerStartError(Exception):
+
+class PeerStartError(UsageFault):
     """The peer server could not start (address in use, bad address, no token off loopback)."""
 
 
-class RequestError(Exception):
-    """A control request the server answers with a 4xx status and `reason` (server side)."""
+class RequestError(UsageFault):
+    """A control request the server answers with a 4xx status and `reason` (server side).
 
-    def __init__(self, status: int, reason: str) -> None:
+    `reason` goes to the client and may quote what it sent; `kind` is a fixed description
+    that never does, the only part of a refusal the server logs.
+    """
+
+    def __init__(self, status: int, reason: str, kind: str = "") -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.kind = kind
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """`repr(value)` cut to `limit` characters, for quoting a client's value in a reason."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's digit limit for str()
+        text = f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.peer.errors import RequestError
+from harness.peer.errors import RequestError, shown
 
 #: Every mode; `refuse` acts on the listener, the others on a connection.
 MODES = ("echo", "sink", "hold", "close", "push", "refuse", "silent")
@@ -30,6 +30,12 @@ CLOSE_HOW = ("fin", "reset")
 HOLD_RCVBUF = 2048
 #: Largest single push (raw bytes).
 MAX_PUSH = 256 * 1024
+#: Largest SO_RCVBUF a hold may ask for (the kernel clamps to net.core.rmem_max anyway).
+MAX_RCVBUF = 16 * 1024 * 1024
+#: Longest duration a request may give (`after`, `delay`): a week of module time.
+MAX_SECONDS = 7 * 24 * 3600.0
+#: Largest byte count a request may give (`after_bytes`, a wait's `n`): 1 TiB.
+MAX_BYTES = 1 << 40
 
 _PARAMS: dict[str, tuple[str, ...]] = {
     "echo": (),
@@ -94,19 +100,26 @@ def parse_mode(mode: Any, params: Mapping[str, Any] | None = None) -> ModeSpec:
     """Check a mode name and its parameters; raise RequestError(400) saying what is wrong."""
     params = dict(params or {})
     if mode not in MODES:
-        raise RequestError(400, f"unknown mode {mode!r}; modes: {', '.join(MODES)}")
+        raise RequestError(
+            400, f"unknown mode {shown(mode)}; modes: {', '.join(MODES)}", "bad mode"
+        )
     allowed = _PARAMS[mode]
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         takes = ", ".join(allowed) if allowed else "no parameters"
-        raise RequestError(400, f"mode {mode!r} takes {takes}; not {', '.join(unknown)}")
+        raise RequestError(
+            400, f"mode {mode!r} takes {takes}; not {shown(', '.join(map(str, unknown)))}",
+            "bad parameter",
+        )  # fmt: skip
     if mode == "close":
         how = params.get("how", "fin")
         if how not in CLOSE_HOW:
-            raise RequestError(400, f"close: how={how!r}; use one of {', '.join(CLOSE_HOW)}")
+            raise RequestError(
+                400, f"close: how={shown(how)}; use one of {', '.join(CLOSE_HOW)}", "bad value"
+            )
         return ModeSpec(
             mode,
-            after_bytes=_count(params.get("after_bytes"), "close: after_bytes"),
+            after_bytes=_count(params.get("after_bytes"), "close: after_bytes", MAX_BYTES),
             after=_seconds(params.get("after"), "close: after"),
             how=how,
         )
@@ -115,11 +128,13 @@ def parse_mode(mode: Any, params: Mapping[str, Any] | None = None) -> ModeSpec:
             raise RequestError(400, "push: data is missing (the bytes to send)")
         then = params.get("then", "echo")
         if then not in THEN_MODES:
-            raise RequestError(400, f"push: then={then!r}; use one of {', '.join(THEN_MODES)}")
+            raise RequestError(
+                400, f"push: then={shown(then)}; use one of {', '.join(THEN_MODES)}", "bad value"
+            )
         delay = _seconds(params.get("delay"), "push: delay")
         return ModeSpec(mode, data=decode_push(params["data"]), delay=delay or 0.0, then=then)
     if mode == "hold":
-        rcvbuf = _count(params.get("rcvbuf"), "hold: rcvbuf")
+        rcvbuf = _count(params.get("rcvbuf"), "hold: rcvbuf", MAX_RCVBUF)
         return ModeSpec(mode, rcvbuf=HOLD_RCVBUF if rcvbuf is None else max(1, rcvbuf))
     return ModeSpec(mode)
 
@@ -127,16 +142,21 @@ def parse_mode(mode: Any, params: Mapping[str, Any] | None = None) -> ModeSpec:
 def decode_push(value: Any, name: str = "push: data") -> bytes:
     data = decode_bytes(value, name)
     if not data:
-        raise RequestError(400, f"{name} is empty; give at least one byte")
+        raise RequestError(400, f"{name} is empty; give at least one byte", "bad data")
     if len(data) > MAX_PUSH:
-        raise RequestError(400, f"{name} is {len(data)} bytes; at most {MAX_PUSH} per push")
+        raise RequestError(
+            400, f"{name} is {len(data)} bytes; at most {MAX_PUSH} per push", "push too big"
+        )
     return data
 
 
 def decode_bytes(value: Any, name: str) -> bytes:
     """JSON → bytes: {"base64": "..."}, {"hex": "..."}, or a string taken as UTF-8 text."""
     if isinstance(value, str):
-        return value.encode()
+        try:
+            return value.encode()
+        except UnicodeEncodeError:  # a lone surrogate from a JSON "\\udc80" escape
+            raise RequestError(400, f"{name}: text is not valid Unicode", "bad data")
     if isinstance(value, Mapping) and len(value) == 1:
         ((kind, text),) = value.items()
         if isinstance(text, str):
@@ -146,9 +166,11 @@ def decode_bytes(value: Any, name: str) -> bytes:
                 if kind == "hex":
                     return bytes.fromhex(text)
             except (binascii.Error, ValueError) as e:
-                raise RequestError(400, f"{name}: not valid {kind}: {e}")
+                raise RequestError(400, f"{name}: not valid {kind}: {e}", "bad data")
     raise RequestError(
-        400, f'{name}: give {{"base64": "..."}}, {{"hex": "..."}} or a text string, not {value!r}'
+        400,
+        f'{name}: give {{"base64": "..."}}, {{"hex": "..."}} or a text string, not {shown(value)}',
+        "bad data",
     )
 
 
@@ -157,19 +179,42 @@ def encode_bytes(data: bytes) -> dict[str, str]:
     return {"base64": base64.b64encode(data).decode("ascii")}
 
 
-def _count(value: Any, name: str) -> int | None:
+def _count(value: Any, name: str, high: int) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RequestError(400, f"{name} must be a whole number ≥ 0, not {value!r}")
-    return value
+    return whole(value, name, 0, high)
 
 
 def _seconds(value: Any, name: str) -> float | None:
     if value is None:
         return None
+    return seconds(value, name)
+
+
+def whole(value: Any, name: str, low: int, high: int) -> int:
+    """A whole number in low..high from JSON, or RequestError(400) naming it and the range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RequestError(
+            400, f"{name} must be a whole number {low}..{high}, not {shown(value)}", "bad value"
+        )
+    if not low <= value <= high:
+        raise RequestError(
+            400,
+            f"{name} must be a whole number {low}..{high}, not {shown(value)}",
+            "value out of range",
+        )
+    return value
+
+
+def seconds(value: Any, name: str, high: float = MAX_SECONDS) -> float:
+    """A duration 0..high from JSON, or RequestError(400) naming it."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RequestError(400, f"{name} must be a number of module seconds, not {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise RequestError(400, f"{name} must be ≥ 0 module seconds, not {value!r}")
+        raise RequestError(
+            400, f"{name} must be a number of module seconds, not {shown(value)}", "bad value"
+        )
+    if not (math.isfinite(value) and 0 <= value <= high):
+        raise RequestError(
+            400, f"{name} must be ≥ 0 and ≤ {high:g} module seconds, not {shown(value)}",
+            "value out of range",
+        )  # fmt: skip
     return float(value)

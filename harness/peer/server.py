@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from harness.clock import Clock
 from harness.peer.addresses import bind_pair, bind_tcp, format_hostport, is_loopback
 from harness.peer.auth import TOKEN_ENV, check_token
-from harness.peer.control import ControlServer
+from harness.peer.control import ControlServer, describe_bug
 from harness.peer.core import Peer
 from harness.peer.errors import PeerStartError
+from harness.peer.guard import PeerLimits
 
 #: Wall seconds start() waits for the loop thread to be listening (it binds before starting).
 START_WALL = 15.0
@@ -25,7 +28,11 @@ STOP_WALL = 15.0
 
 
 class PeerServer:
-    """TCP+UDP peer on `listen`, HTTP control on `control`; off loopback a token is required."""
+    """TCP+UDP peer on `listen`, HTTP control on `control`; off loopback a token is required.
+
+    `limits` bound what clients can hold (docs/peer.md "Limits"); `idle_timeout` (module
+    seconds, default off) ends data connections that carried no byte for that long.
+    """
 
     def __init__(
         self,
@@ -34,10 +41,19 @@ class PeerServer:
         token: str | None = None,
         clock: Clock | None = None,
         log: Callable[[str], None] | None = None,
+        limits: PeerLimits | None = None,
+        idle_timeout: float | None = None,
     ) -> None:
         self.listen = (listen[0], int(listen[1]))
         self.control = (control[0], int(control[1]))
         self.clock = clock or Clock()
+        limits = limits or PeerLimits()
+        if idle_timeout is not None:
+            try:
+                limits = dataclasses.replace(limits, idle_timeout=idle_timeout)
+            except ValueError as e:
+                raise PeerStartError(f"idle timeout: {e}") from None
+        self.limits = limits
         if token is not None:
             token = check_token(token, "the token argument")
         elif not is_loopback(self.control[0]):
@@ -47,13 +63,14 @@ class PeerServer:
                 f"${TOKEN_ENV} (or bind the control channel to 127.0.0.1 and use an SSH tunnel)"
             )
         self.token = token
-        self.peer = Peer(self.listen[0], self.listen[1], self.clock, log)
+        self.peer = Peer(self.listen[0], self.listen[1], self.clock, log, self.limits)
         self._control_server: ControlServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._control_addr: tuple[str, int] | None = None
+        self._loop_errors: list[BaseException] = []
 
     def __enter__(self) -> PeerServer:
         return self.start()
@@ -87,6 +104,12 @@ class PeerServer:
     @property
     def token_required(self) -> bool:
         return self.token is not None
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Our own bugs met while serving (each answered 500 or logged): empty when healthy."""
+        served = self._control_server.errors if self._control_server is not None else []
+        return [*served, *self._loop_errors]
 
     # -- life -----------------------------------------------------------------------------
     def start(self) -> PeerServer:
@@ -125,6 +148,7 @@ class PeerServer:
 
     def _run(self, tcp, udp, csock) -> None:
         loop = asyncio.new_event_loop()
+        loop.set_exception_handler(self._loop_error)
         self._loop = loop
         try:
             loop.run_until_complete(self._startup(tcp, udp, csock))
@@ -144,10 +168,27 @@ class PeerServer:
 
     async def _startup(self, tcp, udp, csock) -> None:
         await self.peer.open(tcp, udp)
-        self._control_server = ControlServer(self.peer, self.token)
+        self._control_server = ControlServer(self.peer, self.token, self.limits)
         await self._control_server.start(csock)
 
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """An exception nobody caught on the loop: kept for `errors`, logged as type and place
+        only (its message or a traceback could quote what a client sent)."""
+        error = context.get("exception")
+        if error is None:
+            self.peer.log(f"peer: event loop: {context.get('message', 'unknown problem')}")
+            return
+        if isinstance(error, OSError):
+            # The world, not a bug: accept() out of descriptors (asyncio pauses accepting for
+            # a second by itself), a socket that failed under us.
+            self.peer.limited("peer os errors", f"peer: {error.strerror or type(error).__name__}")
+            return
+        self._loop_errors.append(error)
+        self.peer.log(f"peer: internal error: {describe_bug(error)}")
+
     async def _shutdown(self) -> None:
+        if self._control_server is not None:
+            self._control_server.abort_all()
         me = asyncio.current_task()
         tasks = [t for t in asyncio.all_tasks() if t is not me]
         for task in tasks:

@@ -22,11 +22,14 @@ from harness.peer.stats import ConnStats, Ended, Record
 if TYPE_CHECKING:
     from harness.peer.core import Peer
 
-#: Bytes we may hold unsent for one connection before a push is refused (409).
+#: Bytes that may wait for one connection (unsent, and pushes not yet due) before a push is
+#: refused (409).
 MAX_BUFFERED = 4 * 1024 * 1024
 #: After our FIN (close mode) we keep reading until the module closes its side, at most this
 #: many module seconds; then the socket is dropped.
 CLOSE_LINGER = 40.0
+#: Largest UDP payload over IPv4.
+MAX_DATAGRAM = 65507
 _READING = ("echo", "sink", "close")
 
 
@@ -43,6 +46,9 @@ class Session:
         self._close_left: int | None = None
         self._mode_timers: set[asyncio.TimerHandle] = set()
         self._push_timers: set[asyncio.TimerHandle] = set()
+        self.pending = 0  # bytes of pushes not yet due
+        self.active_ns = stamp()  # the last byte either way, or control request on it
+        self._idle: asyncio.TimerHandle | None = None
 
     @property
     def id(self) -> int:
@@ -98,6 +104,7 @@ class Session:
         self.apply(ModeSpec("close") if spec.then == "close" else ModeSpec(spec.then))
 
     def on_data(self, data: bytes, t_ns: int) -> None:
+        self.active_ns = t_ns
         self.record.received(data, t_ns, datagram=self.proto == "udp")
         acting = self.acting()
         if acting == "echo":
@@ -111,19 +118,45 @@ class Session:
     # -- pushing on command ---------------------------------------------------------------
     def push(self, data: bytes, delay: float) -> None:
         if not self.is_open:
-            raise RequestError(409, f"connection {self.id} has ended ({self.record.ended})")
-        if self.unsent() + len(data) > MAX_BUFFERED:
+            raise RequestError(
+                409, f"connection {self.id} has ended ({self.record.ended})", "connection ended"
+            )
+        waiting = self.unsent() + self.pending
+        if waiting + len(data) > MAX_BUFFERED:
             raise RequestError(
                 409,
-                f"connection {self.id} already has {self.unsent()} B unsent (the module is not "
-                f"reading); at most {MAX_BUFFERED} B may wait",
+                f"connection {self.id} already has {waiting} B waiting to be sent (unsent, or "
+                f"pushes not yet due); at most {MAX_BUFFERED} B may wait",
+                "too much unsent",
             )
+        self.pending += len(data)
         self._later(delay, lambda: self._command_push(data), self._push_timers)
 
     def _command_push(self, data: bytes) -> None:
+        self.pending -= len(data)
         if self.is_open:
             self.send(data)
             self.peer.notify()
+
+    # -- idle -----------------------------------------------------------------------------
+    def touch(self) -> None:
+        """A control request acted on this connection: it is not idle."""
+        self.active_ns = stamp()
+
+    def watch_idle(self) -> None:
+        """End this connection after the peer's idle timeout without a byte either way."""
+        timeout = self.peer.limits.idle_timeout
+        if timeout is None or not self.is_open:
+            return
+        left = timeout - self.peer.clock.since(self.active_ns)
+        if left <= 0:
+            r = self.record
+            self.peer.log(
+                f"{r.proto} #{r.id} {r.remote[0]}:{r.remote[1]} idle for {timeout:g} s: ended"
+            )
+            self.end_now(Ended.IDLE)
+            return
+        self._idle = self.peer.loop.call_later(self.peer.clock.to_wall(left), self.watch_idle)
 
     # -- timers ---------------------------------------------------------------------------
     def _later(
@@ -150,6 +183,10 @@ class Session:
     def cancel_timers(self) -> None:
         self._cancel(self._mode_timers)
         self._cancel(self._push_timers)
+        self.pending = 0
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
 
     # -- per protocol ---------------------------------------------------------------------
     def send(self, data: bytes) -> None:
@@ -159,6 +196,10 @@ class Session:
         raise NotImplementedError
 
     def abort(self) -> None:
+        raise NotImplementedError
+
+    def end_now(self, why: Ended) -> None:
+        """End at once for a reason of the server's own (idle, evicted), with RST on TCP."""
         raise NotImplementedError
 
     def unsent(self) -> int:
@@ -184,6 +225,7 @@ class TcpSession(Session, asyncio.Protocol):
     def __init__(self, peer: Peer) -> None:
         self.peer = peer
         self.record = None
+        self.source = ""  # the remote IP address, once counted
         self.transport: asyncio.Transport | None = None
         self._reading = True
         self._write_paused = False
@@ -194,19 +236,22 @@ class TcpSession(Session, asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         spec_record = self.peer.tcp_connected(self, transport)
-        if spec_record is None:  # over the limit of open connections
+        if spec_record is None:  # over a limit of open connections
+            self._linger_zero()  # RST: no TIME_WAIT left behind for a flood
             transport.abort()
             return
         spec, record = spec_record
         Session.__init__(self, self.peer, record)
         self._small_buffer = self._rcvbuf() < self.peer.default_rcvbuf
         self.apply(spec)
+        self.watch_idle()
 
     def data_received(self, data: bytes) -> None:
-        self.on_data(data, stamp())
+        if self.record is not None:
+            self.on_data(data, stamp())
 
     def eof_received(self) -> bool:
-        if self.record.end(Ended.PEER_CLOSED):
+        if self.record is not None and self.record.end(Ended.PEER_CLOSED):
             self.peer.ended(self)
         return False  # close our side too, once what we echoed is flushed
 
@@ -231,7 +276,8 @@ class TcpSession(Session, asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             return
         self.transport.write(data)
-        self.record.sent(data, stamp())
+        self.active_ns = stamp()
+        self.record.sent(data, self.active_ns)
 
     def close_now(self, how: str = "fin") -> None:
         """Our close: FIN and keep reading until the module closes too, or RST at once."""
@@ -253,6 +299,13 @@ class TcpSession(Session, asyncio.Protocol):
     def abort(self) -> None:
         if self.transport is not None:
             self.transport.abort()
+
+    def end_now(self, why: Ended) -> None:
+        ended = self.record.end(why)
+        self._linger_zero()
+        self.abort()
+        if ended:
+            self.peer.ended(self)
 
     def unsent(self) -> int:
         return 0 if self.transport is None else self.transport.get_write_buffer_size()
@@ -333,16 +386,24 @@ class UdpFlow(Session):
             self.peer.log(f"udp #{self.id}: {len(data)} B not sent, send buffer full")
             return
         transport.sendto(data, self.addr)
-        self.record.sent(data, stamp(), datagram=True)
+        self.active_ns = stamp()
+        self.record.sent(data, self.active_ns, datagram=True)
 
     def push(self, data: bytes, delay: float) -> None:
         if self.peer.udp_transport is None:
             raise RequestError(409, "the UDP port is closed (refuse): reset() or set a mode first")
+        if len(data) > MAX_DATAGRAM:
+            raise RequestError(
+                400, f"{len(data)} B do not fit in one datagram (at most {MAX_DATAGRAM})"
+            )
         super().push(data, delay)
 
     def close_now(self, how: str = "fin") -> None:
         """UDP has no close: the flow ends, and the next datagram from there starts a new one."""
-        if self.record.end(Ended.WE_CLOSED):
+        self.end_now(Ended.WE_CLOSED)
+
+    def end_now(self, why: Ended) -> None:
+        if self.record.end(why):
             self.peer.ended(self)
         self.cancel_timers()
         self.peer.gone(self)

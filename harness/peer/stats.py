@@ -22,6 +22,8 @@ class Ended(StrEnum):
     WE_CLOSED = "we closed"  # our FIN (close mode, reset(close=True), server stop)
     WE_RESET = "we reset"  # our RST (close mode with how="reset")
     RESET = "reset"  # RST from the far end, or the socket failed
+    IDLE = "idle timeout"  # no byte either way for the peer's idle timeout (RST)
+    EVICTED = "evicted"  # ended (RST) to make room when an address held too many
 
 
 def sha256_hex(data: bytes) -> str:

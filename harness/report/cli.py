@@ -11,9 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.errors import ExitCode
+from harness.report.allure_render import HISTORY_RUNS
 from harness.report.runs import REPORTS_DIR, ReportError, find_run, load_run
 
-OK, USAGE = 0, 2
+OK, USAGE = ExitCode.PASSED, ExitCode.USAGE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--full-imei", action="store_true", help="certificate: show the whole IMEI if recorded"
     )
     parser.add_argument("--no-allure", action="store_true", help="do not render the Allure report")
+    parser.add_argument(
+        "--allure-history",
+        type=int,
+        default=HISTORY_RUNS,
+        metavar="N",
+        help=f"runs the Allure history keeps (default: {HISTORY_RUNS})",
+    )
     parser.add_argument(
         "--prune", type=int, metavar="N", help="delete all but the newest N runs of each rig"
     )
@@ -78,11 +87,21 @@ def _write(path: Path, text: str) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     names = args.runs or [None]
+    from harness.report.batch import is_batch_dir, write_batch_summary
+
+    if len(names) == 1 and names[0] is not None and is_batch_dir(Path(names[0])):
+        print(f"wrote {write_batch_summary(Path(names[0]))}")  # a batch of modules
+        return OK
     if len(names) > 1 and not args.certificate:
         raise ReportError(
             "the HTML report covers one run; name one RUN (several only with --certificate)"
         )
+    if args.allure_history < 1:
+        raise ReportError(f"--allure-history {args.allure_history}: keep at least 1 run")
     runs = [load_run(find_run(name, args.reports_dir)) for name in names]
+    for run in runs:
+        for line in run.warnings:
+            print(f"modemcert report: warning: {line}", file=sys.stderr)
     if args.certificate:
         from harness.report.certificate import render_certificate
 
@@ -101,5 +120,5 @@ def _report(args: argparse.Namespace) -> int:
     if not args.no_allure:
         from harness.report.allure_render import render_allure
 
-        print(render_allure(run.path, args.reports_dir).message)
+        print(render_allure(run.path, args.reports_dir, args.allure_history).message)
     return OK

@@ -219,6 +219,8 @@ def main(args: argparse.Namespace) -> int:
     except ReportError as e:
         print(f"modemcert clauses: {e}", file=sys.stderr)
         return USAGE
+    for line in run.warnings if run is not None else ():
+        print(f"modemcert clauses: warning: {line}", file=sys.stderr)
     rows = matrix_rows(tests, run)
     untested = [r.clause for r in rows if not r.tests]
     lines = [format_matrix(rows, caps), ""]

@@ -14,10 +14,13 @@ from harness.runrecord import RunRecordError, load
 
 
 def _rig(path: Path) -> str:
+    """The run's rig name; "" when the record cannot say (it is pruned with the unnamed)."""
     try:
-        return str(load(path).get("run", {}).get("rig") or "")
-    except RunRecordError:
+        run = load(path).get("run")
+    except (RunRecordError, RecursionError, ValueError):
         return ""
+    rig = run.get("rig") if isinstance(run, dict) else None
+    return rig if isinstance(rig, str) else ""
 
 
 def runs_to_prune(reports_dir: Path, keep: int) -> list[Path]:

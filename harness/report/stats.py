@@ -56,6 +56,7 @@ class CommandStats:
     typical: tuple[float, float] | None
     clauses: tuple[str, ...]
     verdicts: tuple[str, ...]
+    tests: tuple[str | None, ...] = ()  # the test that measured each value (None: the run)
 
     @property
     def n(self) -> int:
@@ -83,6 +84,8 @@ def command_stats(timings: Sequence[TimingRecord]) -> dict[str, CommandStats]:
     """Statistics per command key, in the order commands were first measured."""
     grouped: dict[str, list[TimingRecord]] = {}
     for t in timings:
+        if not t.valid:
+            continue  # NaN, inf, negative: shown as invalid, never counted
         grouped.setdefault(command_key(t.command), []).append(t)
     out = {}
     for key, rows in grouped.items():
@@ -96,5 +99,6 @@ def command_stats(timings: Sequence[TimingRecord]) -> dict[str, CommandStats]:
             typical=typicals[0] if typicals else None,
             clauses=tuple(dict.fromkeys(r.clause for r in rows)),
             verdicts=tuple(r.verdict for r in rows),
+            tests=tuple(r.test for r in rows),
         )
     return out

@@ -19,6 +19,8 @@ from harness.clock import MAX_SCALE, MIN_SCALE, Clock
 from harness.gpio.sim import SimPins
 from harness.sim.control import ControlError, ControlServer, request
 from harness.sim.faults import FAULTS
+from harness.sim.httppins import PREFIX as PINS_PREFIX
+from harness.sim.httppins import PinServer
 from harness.sim.module import SimulatedModule
 from harness.sim.mutations import MUTATIONS, UnknownMutation
 from harness.sim.net import Resolver
@@ -26,7 +28,7 @@ from harness.sim.power import Wiring
 from harness.sim.profile import Profile, settable_fields, with_setting
 from harness.sim.settings import SettingsError
 
-PRESETS = ("m95", "mc60", "m66", "seeds")
+PRESETS = ("m95", "mc60", "m66", "rough", "seeds")
 DEFAULT_CONTROL = "tcp:127.0.0.1:0"
 
 
@@ -76,6 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="control socket: tcp:127.0.0.1:PORT (0 picks one), a Unix socket path, or none",
     )
     run.add_argument("--link", type=Path, help="also make a symlink to the device at this path")
+    run.add_argument(
+        "--pins-http",
+        metavar="ADDRESS",
+        help="serve the HAT's pins over HTTP at 127.0.0.1:PORT (0 picks one): GET/PUT "
+        "/pins/<BCM> with 1 or 0, for a network GPIO such as labgrid's HttpDigitalOutput",
+    )
     net = parser.add_argument_group("network (loopback only)")
     net.add_argument(
         "--map",
@@ -200,6 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     control: ControlServer | None = None
+    pin_server: PinServer | None = None
     link: Path | None = None
     try:
         sim.start()
@@ -207,6 +216,9 @@ def _serve(args: argparse.Namespace) -> int:
             sim.mutate(name)
         if args.control != "none":
             control = ControlServer(sim, args.control, pins).start()
+        if args.pins_http:
+            pin_server = PinServer(pins, sim.wiring, args.pins_http).start()
+            print(f"modemcert sim: pins {pin_server.url}{PINS_PREFIX}<BCM>", file=sys.stderr)
         if args.link is not None:
             link = _make_link(args.link, sim.port)
         if args.power == "on":
@@ -220,6 +232,8 @@ def _serve(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         if control is not None:
             control.stop()
+        if pin_server is not None:
+            pin_server.stop()
         sim.stop()
         if link is not None and link.is_symlink():
             link.unlink()

@@ -13,5 +13,6 @@ def table() -> dict[str, Handler]:
     out.update(commands_ip.COMMANDS)
     out.update(commands_link.COMMANDS)
     out["+QISEND"] = payload.qisend
+    out["+QISDE"] = payload.qisde
     out["O"] = transparent.ato
     return out

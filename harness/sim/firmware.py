@@ -22,6 +22,7 @@ from harness.sim.ipstack import IpState
 from harness.sim.loop import Loop, Task
 from harness.sim.net import Resolver
 from harness.sim.profile import IPR_RATES, Profile
+from harness.sim.rough import UrcSpots
 from harness.sim.session import Session
 from harness.sim.settings import StoredSettings
 from harness.sim.uart import Uart
@@ -72,6 +73,7 @@ class Firmware:
         self.commands = commands
         self.mutations: set[str] = set()
         self.uart: Uart | None = None
+        self.spots: UrcSpots | None = None  # the rough profile's extra URC placements
         self.status_pin: Callable[[bool], None] = lambda active: None
         # survives power cycles (not a real module's memory: the simulator's own bookkeeping)
         self.powered = False
@@ -105,6 +107,9 @@ class Firmware:
             rate=int(stored["ipr"]) or None,
             tcfg=self.p.tcfg_default,
         )
+        spots = getattr(self, "spots", None)
+        self.v.qisde = spots.qisde_at_boot(self.p.echo_payload) if spots else self.p.echo_payload
+        self.said: dict[str, int] = {}  # URCs printed this boot that are still true (rough.py)
         self.sessions: dict[int, Session] = {}
         self.mode = "command"  # command, payload (QISEND input), data (transparent)
         self.payload: Any = None
@@ -169,6 +174,8 @@ class Firmware:
         for data in self._held_info:
             self.emit(data)
         self._held_info.clear()
+        if self.spots is not None:
+            self.loop.post(self.spots.visit, self, "after a final")
 
     def cme(self, code: int) -> str:
         """The final for equipment error `code` under the current AT+CMEE."""
@@ -235,6 +242,8 @@ class Firmware:
 
     def _edit(self, data: bytes) -> bytes:
         """The command-line editor: echo, backspace, CR ends the line; returns unused bytes."""
+        if self.spots is not None and not self._line and data[:1] not in (b"\r", b"\n"):
+            self.spots.visit(self, "before an echo")
         echo = bytearray()
         for i, byte in enumerate(data):
             echo.append(byte)
@@ -400,6 +409,8 @@ class Firmware:
     def _boot(self, plan: BootPlan) -> Generator[Any, None, None]:
         yield plan.uart_ready
         self.v.uart_ready = True
+        if self.spots is not None:
+            self.emit(self.spots.garbage())
         for text in self.p.boot_urcs:
             self.urc(text)
         yield plan.sim_ready - plan.uart_ready
@@ -416,6 +427,7 @@ class Firmware:
         yield (plan.call_ready - plan.sim_ready) / 2
         self.v.inistat = 3
         self.urc("Call Ready")
+        self.said["call_ready"] = self.v.qiurc
         if self.p.sms_ready:
             self.urc("SMS Ready")
 
@@ -440,12 +452,23 @@ class Firmware:
     def set_reg(self, which: str, stat: int) -> None:
         """Set +CREG/+CGREG <stat> and print the URC the host asked for with <n>."""
         setattr(self.v, f"{which}_stat", stat)
+        text = self.reg_urc(which)
+        if text is not None:
+            self.urc(text)
+            self.said[which] = stat
+        else:
+            self.said.pop(which, None)
+
+    def reg_urc(self, which: str) -> str | None:
+        """The +CREG/+CGREG URC for the <stat> now, as <n> asks (None: n=0, no URC)."""
+        stat = getattr(self.v, f"{which}_stat")
         n = getattr(self.v, f"{which}_n")
         name = "+CREG" if which == "creg" else "+CGREG"
         if n == 1:
-            self.urc(f"{name}: {stat}")
-        elif n == 2:
-            self.urc(f"{name}: {stat}" + self.cell_suffix(stat))
+            return f"{name}: {stat}"
+        if n == 2:
+            return f"{name}: {stat}" + self.cell_suffix(stat)
+        return None
 
     def cell_suffix(self, stat: int) -> str:
         return f',"{self.p.lac}","{self.p.ci}"' if stat in (1, 5) else ""

@@ -23,6 +23,7 @@ from harness.sim.mutations import mutation
 from harness.sim.net import Resolver
 from harness.sim.power import PowerPins, Wiring
 from harness.sim.profile import Profile
+from harness.sim.rough import RoughLine, UrcSpots
 from harness.sim.settings import StoredSettings
 from harness.sim.uart import Uart
 
@@ -96,6 +97,10 @@ class SimulatedModule:
             self.faults,
             commands.table(),
         )
+        spots = UrcSpots(self.profile, seed)
+        if spots.active or self.profile.boot_noise or self.profile.echo_payload_drawn:
+            self.fw.spots = spots
+            self.fw.v.qisde = spots.qisde_at_boot(self.profile.echo_payload)
         self._power = PowerPins(self.fw, pins, self.wiring, self.loop, self.clock) if pins else None
         self._uart: Uart | None = None
         self._started = False
@@ -117,7 +122,8 @@ class SimulatedModule:
             raise RuntimeError("a stopped SimulatedModule cannot be started again; make a new one")
         if self._started:
             return self
-        self._uart = Uart(self.clock, self._on_uart, self._pace)
+        line = RoughLine(self.profile, self.seed)
+        self._uart = Uart(self.clock, self._on_uart, self._pace, line if line.active else None)
         self.fw.uart = self._uart
         self.loop.start()
         if self._power is not None:

@@ -45,6 +45,20 @@ def qisend(fw: Firmware, cmd: Command) -> str | None:
     return None
 
 
+def qisde(fw: Firmware, cmd: Command) -> str:
+    """AT+QISDE=<0|1>: echo the QISEND payload or not (while ATE1); AT+QISDE? reads it."""
+    if cmd.kind == "read":
+        fw.info(f"+QISDE: {int(fw.v.qisde)}")
+        return "OK"
+    if cmd.kind == "test":
+        fw.info("+QISDE: (0,1)")
+        return "OK"
+    if cmd.kind != "set" or cmd.texts() not in (["0"], ["1"]):
+        return "ERROR"
+    fw.v.qisde = cmd.texts() == ["1"]
+    return "OK"
+
+
 def send_limit(fw: Firmware) -> int:
     """The largest accepted input: 1460, or 1459 if "less than 1460" is the profile's reading."""
     limit = 1000 if fw.mutated("qisend_limit_1000") else fw.p.send_max
@@ -99,7 +113,7 @@ class Payload:
                 if len(self.buf) > self.limit:
                     outcome, rest = "too long", data[i + 1 :]
                     break
-        if fw.v.echo and fw.p.echo_payload and echo:
+        if fw.v.echo and fw.v.qisde and echo:
             fw.emit(bytes(echo))
         if outcome is not None:
             self._finish(outcome)

@@ -1,7 +1,8 @@
 """What one simulated module is like: identity, every uncertain [U] behaviour, and its timings.
 
 Each field that PROTOCOL.md marks [U] is a setting here, never a silent choice; the presets
-`Profile.m95()` (the default), `Profile.mc60()` and `Profile.m66()` differ in identity only.
+`Profile.m95()` (the default), `Profile.mc60()` and `Profile.m66()` differ in identity only;
+`Profile.rough()` is the M95 with only its framing and timing made rough (see sim/README.md).
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ class Profile:
     send_full_reply: str = "SEND FAIL"  # QISEND that does not fit: "SEND FAIL" | "ERROR"
     qisend_esc_reply: str = "OK"  # [U] final after ESC abandons a variable-length send ("": none)
     qisend_backspace: bool = True  # [U] 0x08 deletes the previous byte (the seeds say so)
-    echo_payload: bool = True  # QISEND payload is echoed while echo is on (§14, MC60)
+    echo_payload: bool = True  # AT+QISDE at power-on: payload echoed while echo is on (§14)
+    echo_payload_drawn: bool = False  # AT+QISDE at power-on drawn from the seed at each boot
     udp_qisack_zero: str = "last"  # [U] UDP QISACK: "last" (English) / "middle" (Chinese)
 
     # -- receiving (PROTOCOL §8) ------------------------------------------------------------------
@@ -156,6 +158,13 @@ class Profile:
     tcfg_wait_unit: float = 0.1  # [U] WaitTm unit: 100 ms (the seeds) or 200 ms (SIMCom)
     escape_guard: float = 0.5  # [U] silence before and after "+++" (M72: 0.5 s)
     escape_gap_max: float = 0.5  # [U] longest pause between the three '+'
+
+    # -- how the bytes leave the UART (framing and timing only; PROTOCOL §0, §13.5, §14) ----------
+    out_chunk_max: int = 0  # each write leaves in random chunks of 1..n bytes (0: whole)
+    lat_chunk_gap: Span = (0.0, 0.0)  # silence between two chunks of a write
+    lat_crlf_gap: Span = (0.0, 0.0)  # silence between a CR and its LF (in different chunks)
+    urc_spots: float = 0.0  # chance a URC already due is repeated after a final or before an echo
+    boot_noise: bool = False  # a few garbage bytes when the UART comes up, before RDY (§13.7)
 
     # -- network (module seconds) -----------------------------------------------------------------
     creg_registered: int = 1  # 1 home, 5 roaming
@@ -188,6 +197,11 @@ class Profile:
             if getattr(self, name) not in allowed:
                 choices = ", ".join(repr(a) for a in allowed)
                 raise ValueError(f"profile {name}={getattr(self, name)!r}: choose one of {choices}")
+        if self.out_chunk_max < 0 or not 0.0 <= self.urc_spots <= 1.0:
+            raise ValueError(
+                f"profile out_chunk_max={self.out_chunk_max}, urc_spots={self.urc_spots}: "
+                "need out_chunk_max >= 0 and 0 <= urc_spots <= 1"
+            )
         for f in dataclasses.fields(self):
             if f.name.startswith("lat_"):
                 low, high = getattr(self, f.name)
@@ -219,9 +233,31 @@ class Profile:
         return dataclasses.replace(base, **changes)
 
     @classmethod
+    def rough(cls, **changes: object) -> Profile:
+        """The M95 on a rough line: every meaning kept, framing and timing as a real UART may
+        deliver them (chunks, gaps, CR apart from LF, URCs after finals and before echoes,
+        boot noise, payload echo per AT+QISDE drawn at each boot). Draws follow the seed."""
+        base = cls(
+            name="rough",
+            out_chunk_max=16,  # one UART FIFO burst at most
+            lat_chunk_gap=(0.0, 0.004),
+            lat_crlf_gap=(0.005, 0.03),
+            urc_spots=0.25,
+            boot_noise=True,
+            echo_payload_drawn=True,
+        )
+        return dataclasses.replace(base, **changes)
+
+    @classmethod
     def named(cls, name: str, **changes: object) -> Profile:
-        """A preset by name: m95, mc60, m66."""
-        presets = {"m95": cls.m95, "mc60": cls.mc60, "m66": cls.m66}
+        """A preset by name: m95, mc60, m66, rough, seeds."""
+        presets = {
+            "m95": cls.m95,
+            "mc60": cls.mc60,
+            "m66": cls.m66,
+            "rough": cls.rough,
+            "seeds": cls.seeds,
+        }
         if name not in presets:
             raise ValueError(f"unknown module profile {name!r}; choose one of {', '.join(presets)}")
         return presets[name](**changes)

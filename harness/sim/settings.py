@@ -8,9 +8,9 @@ Only the keys of `Profile.stored_with_w` are kept; AT&F does not touch the store
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from harness.files import atomic_write
 from harness.sim.profile import IPR_RATES, Profile
 
 FILE_NAME = "sim-settings.json"
@@ -43,9 +43,7 @@ class StoredSettings:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.values, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps(self.values, indent=1, sort_keys=True) + "\n")
 
     @staticmethod
     def _load(path: Path) -> dict[str, int | bool]:

@@ -1,7 +1,8 @@
 """The module's UART: the master side of a pseudo-terminal, one reader and one writer thread.
 
 The host opens `port` (the slave) like /dev/ttyUSB0. Bytes the host writes are handed to
-`on_input(data, host_rate, stamp_ns)`; `write()` queues bytes for the host, optionally paced.
+`on_input(data, host_rate, stamp_ns)`; `write()` queues bytes for the host, optionally paced,
+and on a rough line (`RoughLine`) cut into random chunks with random gaps.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 
 from harness.clock import Clock, stamp
 from harness.sim.baud import host_rate
+from harness.sim.rough import RoughLine
 
 #: Wall seconds the writer waits for a host that reads nothing before the bytes are lost, as
 #: they would be on a real UART nobody listens to.
@@ -33,8 +35,10 @@ class Uart:
         clock: Clock,
         on_input: Callable[[bytes, int, int], None],
         pace: Callable[[], int | None] = lambda: None,
+        rough: RoughLine | None = None,
     ) -> None:
         self.clock = clock
+        self._rough = rough
         self._on_input = on_input
         self._pace = pace  # bytes per module second now, or None for unpaced
         self._free_ns = 0  # stamp when the paced line is free again
@@ -101,6 +105,15 @@ class Uart:
                 continue
             data = self._out.popleft()
             rate = self._pace()
+            if self._rough is not None:
+                for chunk, gap in self._rough.pieces(data):
+                    if rate:
+                        self._put_paced(chunk, rate)
+                    else:
+                        self._put(chunk)
+                    if gap > 0:
+                        self.clock.sleep(gap)
+                continue
             step = PACE_CHUNK if rate else len(data)
             for i in range(0, len(data), step):
                 chunk = data[i : i + step]

@@ -15,6 +15,7 @@ class Volatile:
     verbose: bool = True
     cmee: int = 1
     qiurc: int = 1
+    qisde: bool = True  # AT+QISDE: QISEND payload echoed (while echo is on)
     ipr: int = 0
     rate: int | None = None  # the rate the module speaks now; None: autobaud not yet locked
     uart_ready: bool = False

@@ -701,7 +701,8 @@ def check_chaos(steps: Sequence[Step]) -> None:
     recover(codec)
     assert not codec.data_mode and not codec.in_flight and not codec.awaiting_frame
     codec.begin(spec_for("AT"))
-    final = [e for e in codec.feed(b"\r\nOK\r\n", 0) if isinstance(e, Final)]
+    # Echoed: whatever ATE the random bytes showed, an echoed answer is always one's own.
+    final = [e for e in codec.feed(b"AT\r\r\nOK\r\n", 0) if isinstance(e, Final)]
     assert final == [Final("OK", 0, ok=True)]
 
 
@@ -757,6 +758,98 @@ def check_payload(kind: str, payload: bytes, cuts: Sequence[int]) -> None:
     assert not s.lines
 
 
+# -- what a faithful module may send after the QISEND prompt (PROTOCOL.md §6, §14) -------------
+#: The module's own answers after a payload; a payload that starts like one of them is the trap.
+SEND_RESULTS = ("SEND OK", "SEND FAIL", "ERROR")
+#: Payload beginnings that look like the module's own output after the prompt.
+LOOKALIKE_STARTS = (b"S", b"SE", b"SEND", b"SEND OK", b"OK", b"ERROR", b"\r\n", b"\r\nSE", b"\r")
+
+
+def send_exchange(payload: bytes, after: bytes, cuts: Sequence[int], urc: bytes = b""):
+    """AT+QISEND=<n> with echo on: the echoed command and prompt, then `urc` and `after`
+    (the module's bytes after the prompt) cut at `cuts`; the frame gap passes at the end if no
+    final came (the channel's timer). Returns the summary and whether the gap was needed."""
+    command = f"AT+QISEND={len(payload)}"
+    codec = Codec()
+    codec.begin(spec_for(command))
+    events = codec.feed(command.encode() + b"\r\r\n> ", 0)
+    codec.payload_sent(payload, echo=True)
+    for chunk in cut(urc + after, cuts):
+        events += codec.feed(chunk, 0)
+    gap = not any(isinstance(e, Final) for e in events)
+    if gap:
+        events += codec.expire(0)
+    return summarize(events), gap
+
+
+def check_unechoed_payload(payload: bytes, result: str, cuts: Sequence[int], urc: bytes) -> None:
+    """A module that does not echo the payload (firmware, AT+QISDE=0) answers right after the
+    prompt: its answer is found whole under any chunking, however the payload begins, and no
+    byte of it is taken for echo. Only bytes that could be the echo wait for the frame gap."""
+    s, gap = send_exchange(payload, frame(result), cuts, urc)
+    assert (s.final, s.finals, s.lines, s.payload_echo) == (result, 1, [], b""), s
+    assert s.urcs == ([urc.strip().decode()] if urc else []), s
+    if not re.search(rb"[\r\n]", payload):
+        assert not gap, "a payload without CR/LF never needs the frame gap to be told apart"
+
+
+def check_echoed_payload(payload: bytes, result: str, cuts: Sequence[int], urc: bytes) -> None:
+    """The same payloads echoed (with a URC possibly first) are echo, whole, and the answer
+    after them is found without waiting for the frame gap."""
+    s, gap = send_exchange(payload, payload + frame(result), cuts, urc)
+    assert (s.final, s.finals, s.lines, s.payload_echo) == (result, 1, [], payload), s
+    assert not gap
+
+
+#: Lines a module may print before the echo of the command in flight: URCs, and the late
+#: answer (with or without its echo) of a command the host gave up on.
+BEFORE_ECHO = (
+    frame("+CPIN: READY"),
+    frame("+CREG: 1"),
+    frame("Call Ready"),
+    frame("+QIRDI: 0,1,0"),
+    frame("OK"),
+    frame("ERROR"),
+    frame("+CME ERROR: 14"),
+    frame("SEND OK"),
+    b"AT\r" + frame("OK"),
+    b"AT+CPIN?\r" + frame("+CPIN: READY", "OK"),
+    b"AT+CSQ\r" + frame("+CSQ: 25,0", "OK"),
+)
+
+
+def check_before_echo(case: Case, noise: Sequence[bytes], cuts: Sequence[int]) -> None:
+    """With echo on (shown by an earlier echoed `AT`), nothing before the command's echo is its
+    answer: the reply is the same as without those lines, under any chunking."""
+    assert case.echo and case.command
+    noise = [n for n in noise if not n.startswith(case.command.encode() + b"\r")]
+    prior = [("begin", "AT", False, 0), ("feed", b"AT\r" + frame("OK"))]
+    _, base = run(prior + case.steps())
+    before = (b"".join(noise) + case.before[0], *case.before[1:])
+    _, mixed = run(prior + case.steps(before), lambda i, data: cut(data, cuts))
+    assert summarize(mixed).reply() == summarize(base).reply(), case.name
+
+
+def check_late_line_feed(first: Case, second: Case, at: int, cuts: Sequence[int]) -> None:
+    """The LF of a final that ended in CR may come after the first bytes of the next echo (the
+    echo overtook it): it is noise there, and both replies stay what they were."""
+    assert first.echo and second.echo and first.payload is None and second.payload is None
+    plain_steps = first.steps() + second.steps()
+    _, plain = run(plain_steps)
+    head = b"".join(first.before)
+    assert head.endswith(b"\r\n")
+    echo = second.before[0]
+    at = 1 + at % (len(echo) - 1)  # inside the echo, after its first byte
+    late = (echo[:at] + b"\n" + echo[at:], *second.before[1:])
+    steps = first.steps((head[:-1],)) + second.steps(late)
+    _, mixed = run(steps, lambda i, data: cut(data, cuts))
+    finals = [(e.text, e.ok) for e in mixed if isinstance(e, Final)]
+    assert finals == [(e.text, e.ok) for e in plain if isinstance(e, Final)]
+    s = summarize(mixed)
+    assert s.echo == summarize(plain).echo and s.lines == summarize(plain).lines
+    assert s.noise == b"\n"
+
+
 # -- strategies -------------------------------------------------------------------------------
 def cases() -> st.SearchStrategy[Case]:
     return st.sampled_from(ALL_CASES)
@@ -770,8 +863,13 @@ def chunked_cases(draw) -> tuple[Case, list[int], list[int]]:
     return draw(cases()), draw(positions), draw(positions)
 
 
+#: A faithful module echoes every command or none (no ATE in between): one or the other.
+ECHOED_CASES: tuple[Case, ...] = tuple(c for c in ALL_CASES if c.echo or c.command is None)
+PLAIN_CASES: tuple[Case, ...] = tuple(c for c in ALL_CASES if not c.echo)
 sessions = st.tuples(
-    st.lists(st.sampled_from(ALL_CASES), min_size=1, max_size=6),
+    st.sampled_from([ECHOED_CASES, PLAIN_CASES]).flatmap(
+        lambda cases_: st.lists(st.sampled_from(cases_), min_size=1, max_size=6)
+    ),
     st.lists(positions, max_size=12),
 )
 
@@ -892,3 +990,16 @@ trap_payloads = st.lists(
     st.one_of(st.sampled_from(TRAPS), st.binary(max_size=16)), min_size=1, max_size=16
 ).map(b"".join)
 payload_kinds = st.sampled_from(["qird", "ipd", "receive", "echo", "data"])
+
+#: Payloads that begin like the module's own output after the prompt, then anything.
+lookalike_payloads = st.builds(
+    lambda start, tail: (start + tail)[:MAX_ECHO],
+    st.sampled_from(LOOKALIKE_STARTS),
+    trap_payloads | st.just(b""),
+)
+send_results = st.sampled_from(SEND_RESULTS)
+#: Nothing, or one URC before the module's answer (or before the echo).
+urc_first = st.sampled_from([b"", frame("+QIRDI: 0,1,0"), frame("+CREG: 1")])
+echoed_cases = st.sampled_from(
+    [c for c in ALL_CASES if c.echo and c.payload is None and c.command is not None]
+)

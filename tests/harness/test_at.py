@@ -6,6 +6,7 @@ import threading
 import pytest
 from _at_cases import ABC, OPEN_TCP, frame
 
+from harness import at as at_module
 from harness import limits
 from harness.at import (
     ALREADY_CONNECT_SETTLE,
@@ -205,8 +206,8 @@ def test_qird_reply_carries_the_data(at_channel, pty_responder):
 
 def test_echo_mux_and_mode_are_tracked_from_successful_commands(at_channel, pty_responder):
     pty_responder.on(b"ATE1\r", b"ATE1\r\r\nOK\r\n")
-    pty_responder.on(b"AT+QIMUX=1\r", frame("OK"))
-    pty_responder.on(b"AT+QIMODE=1\r", frame("ERROR"))
+    pty_responder.on(b"AT+QIMUX=1\r", b"AT+QIMUX=1\r" + frame("OK"))
+    pty_responder.on(b"AT+QIMODE=1\r", b"AT+QIMODE=1\r" + frame("ERROR"))
     assert at_channel.echo is None
     at_channel.command("ATE1")
     at_channel.command("AT+QIMUX=1")
@@ -401,3 +402,108 @@ def test_reset_state_forgets_data_mode(at_channel, pty_responder):
     enter_data_mode(at_channel, pty_responder)
     at_channel.reset_state()
     assert not at_channel.in_data_mode and at_channel.mode == 0
+
+
+# -- what a faithful module sends, however it frames it ----------------------------------------
+def echo_on(channel: ATChannel, responder) -> None:
+    """Show the channel that echo is on (an echoed ATE1)."""
+    responder.on(b"ATE1\r", b"ATE1\r" + frame("OK"))
+    assert channel.command("ATE1").ok
+
+
+def test_the_next_command_waits_for_the_lf_of_a_final(pty_responder, monkeypatch):
+    """A final ended in CR with its LF due: the next command is written only after that LF, so
+    its echo cannot come before it (RECV-INTERLEAVE on a module whose LF came late)."""
+    lf = threading.Event()
+    pty_responder.on(b"AT\r", b"AT\r\r\nOK\r", lf, b"\n")
+    pty_responder.on(b"AT+CSQ\r", b"AT+CSQ\r" + frame("+CSQ: 25,0", "OK"))
+    monkeypatch.setattr(at_module, "LF_DUE", 10.0)  # the negative wait below cannot outlast it
+    with ATChannel(Transport(pty_responder.port), WALL) as channel:
+        assert channel.command("AT").final == "OK"
+        replies = []
+        worker = threading.Thread(target=lambda: replies.append(channel.command("AT+CSQ")))
+        worker.start()
+        assert not pty_responder.wait_for(b"AT+CSQ\r", wall_timeout=0.05)
+        lf.set()
+        worker.join(10)
+        assert replies[0].lines == ["+CSQ: 25,0"]
+        assert pty_responder.received == b"AT\rAT+CSQ\r"
+
+
+def test_a_missing_lf_delays_the_next_command_only_briefly(at_channel, pty_responder):
+    pty_responder.on(b"AT\r", b"AT\r\r\nOK\r")  # the LF never comes
+    pty_responder.on(b"AT+CSQ\r", b"AT+CSQ\r" + frame("+CSQ: 25,0", "OK"))
+    assert at_channel.command("AT").ok
+    assert at_channel.command("AT+CSQ").lines == ["+CSQ: 25,0"]
+
+
+def test_a_late_lf_that_splits_the_next_echo_is_noise(at_channel, pty_responder):
+    """The echo overtook the LF of the previous final: `A`, `\\n`, `T+CSQ`."""
+    pty_responder.on(b"AT\r", b"AT\r\r\nOK\r")
+    pty_responder.on(b"AT+CSQ\r", b"A", b"\nT+CSQ\r", frame("+CSQ: 25,0", "OK"))
+    assert at_channel.command("AT").ok
+    reply = at_channel.command("AT+CSQ")
+    assert (reply.echo, reply.lines, reply.final) == ("AT+CSQ", ["+CSQ: 25,0"], "OK")
+
+
+def test_with_echo_on_a_urc_before_the_echo_is_queued_not_answered(at_channel, pty_responder):
+    echo_on(at_channel, pty_responder)
+    pty_responder.on(b"AT+CPIN?\r", frame("+CPIN: READY"), b"AT+CPIN?\r", frame("+CME ERROR: 14"))
+    reply = at_channel.command("AT+CPIN?")
+    assert (reply.lines, reply.final) == ([], "+CME ERROR: 14")
+    assert at_channel.wait_urc(UrcKind.CPIN, 10).text == "+CPIN: READY"
+
+
+def test_a_late_answer_to_a_timed_out_sync_at_is_not_the_next_reply(at_channel, pty_responder):
+    """At small time scales a sync `AT` can time out and be answered late: that echo and OK
+    belong to it, not to the command now in flight."""
+    echo_on(at_channel, pty_responder)
+    with pytest.raises(ATTimeout):
+        at_channel.command("AT", timeout=1)
+    pty_responder.on(b"AT+CSQ\r", b"AT\r" + frame("OK"), b"AT+CSQ\r", frame("+CSQ: 25,0", "ERROR"))
+    reply = at_channel.command("AT+CSQ")
+    assert (reply.lines, reply.final) == (["+CSQ: 25,0"], "ERROR")
+    assert [(u.text, u.kind) for u in at_channel.urcs()] == [
+        ("AT", UrcKind.STRAY),
+        ("OK", UrcKind.STRAY),
+    ]
+
+
+@pytest.mark.parametrize("payload", [b"S123", b"SEND", b"OK", b"\r\nxy"])
+def test_send_with_echo_on_to_a_module_that_does_not_echo_payload(
+    at_channel, pty_responder, payload
+):
+    """AT+QISDE=0 (or firmware): the fixed-length payload is not echoed; SEND OK follows."""
+    echo_on(at_channel, pty_responder)
+    command = b"AT+QISEND=%d\r" % len(payload)
+    pty_responder.on(command, command + b"\r\n> ")
+    pty_responder.on(payload, b"\r", b"\nSE", b"ND OK\r\n")
+    reply = at_channel.send_data(payload)
+    assert ([s.text for s in reply.stages], reply.lines) == ([">", "SEND OK"], [])
+
+
+def test_rx_since_waits_for_the_bytes_still_on_the_way(at_channel, pty_responder):
+    """A URC is seen at its CR; its LF may still be on the line: rx_since waits for it."""
+    mark = at_channel.transcript.mark()
+    pty_responder.send(b"\r\nhello\r")
+    at_channel.wait_urc("hello", 100)
+    got = []
+    worker = threading.Thread(
+        target=lambda: got.append(at_channel.rx_since(mark, b"hello\r\n", 10_000))
+    )
+    worker.start()
+    pty_responder.send(b"\n")
+    worker.join(10)
+    assert got == [b"\r\nhello\r\n"]
+    assert at_channel.rx_since(mark, b"never", 1) == b"\r\nhello\r\n"
+
+
+def test_channel_errors_say_whose_fault_they_are():
+    from harness.at import ChannelError
+    from harness.errors import Category, category_of
+
+    reply = Reply("AT", [], "ERROR", False, [], 0.0)
+    assert category_of(ATTimeout("late")) is Category.LIMIT_EXCEEDED
+    assert category_of(ATError(reply)) is Category.PROTOCOL_DEVIATION
+    assert category_of(SendRefused("no")) is Category.USAGE_ERROR
+    assert all(issubclass(e, ChannelError) for e in (ATTimeout, ATError, SendRefused))

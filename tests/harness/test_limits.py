@@ -345,3 +345,57 @@ def test_as_dict_is_the_timings_json_row():
     assert type(d["verdict"]) is str
     assert json.loads(json.dumps(d)) == d
     assert QIACT.check(1.0).as_dict()["typical"] is None
+
+
+# -- per-model power profiles -------------------------------------------------------------------
+def test_every_model_profile_overrides_only_what_its_own_document_says():
+    from harness.limits import M95_POWER, MODEL_OVERRIDES, profile_for
+
+    base = profile_for("M95")
+    assert base.own == frozenset() and base["PWRKEY_OFF_WINDOW"] == limits.PWRKEY_OFF_WINDOW
+    for model, own in MODEL_OVERRIDES.items():
+        profile = profile_for(model)
+        assert set(profile.values) == set(M95_POWER)
+        for key, documented in profile.values.items():
+            if key in own:
+                assert documented == own[key] and model in documented.source
+            else:
+                assert documented == M95_POWER[key] and "M95" in documented.source
+
+
+def test_m66_and_m85_have_their_own_off_window_and_emerg_off_facts():
+    from harness.limits import profile_for
+
+    for model in ("M66", "M85"):
+        assert profile_for(model)["PWRKEY_OFF_WINDOW"] == (0.7, 1.0)
+    assert profile_for("M66")["EMERG_OFF_PIN"] is False
+    assert profile_for("M85")["EMERG_OFF_MIN"] == pytest.approx(0.04)
+    assert profile_for("M80")["EMERG_OFF_MIN"] == pytest.approx(0.02)
+    assert profile_for("M95")["EMERG_OFF_MIN"] is None  # [U]: no width in the M95 guide
+    assert profile_for("MC60")["VBAT_SETTLE"] == pytest.approx(0.1)
+
+
+def test_model_names_as_modules_report_them():
+    from harness.limits import model_key
+
+    assert model_key("Quectel_M66") == "M66"
+    assert model_key("m95") == "M95"
+    assert model_key("Quectel_MC60") == "MC60"
+    assert model_key("M95FAR02A08") == "M95"
+    assert model_key("M26") is None and model_key(None) is None
+
+
+def test_provenance_names_profile_and_source_of_each_limit():
+    from harness.limits import provenance
+
+    data = provenance("M66")
+    assert data["limits_profile"] == "M66 (over M95)"
+    window = data["limits_sources"]["PWRKEY_OFF_WINDOW"]
+    assert window == {
+        "value": [0.7, 1.0],
+        "source": "Quectel M66 Hardware Design §3.4.2.1 (fig. 9: 0.7 s < t < 1 s)",
+        "model": "M66",
+    }
+    assert data["limits_sources"]["PWRKEY_ON_MIN"]["model"] == "M95"
+    assert provenance(None)["limits_profile"] == "M95 (the rig names no model)"
+    json.dumps(data)  # goes into timings.json as it is

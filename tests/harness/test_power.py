@@ -717,3 +717,59 @@ def test_without_safe_state_sigterm_leaves_lines_held(tmp_path):
     assert status == -signal.SIGTERM
     assert pins["claimed"] == [4, 17, 22]
     assert pins["levels"]["4"] is True
+
+
+# -- per-model limits and the error taxonomy ------------------------------------------------------
+def test_an_m66_gets_its_own_off_pulse_window(pins, backend, clock):
+    from harness.limits import profile_for
+
+    FakeModule(pins, clock, logout=0.5)
+    timings = []
+    power = Power(backend, claim(backend), clock, record=timings.append, profile=profile_for("M66"))
+    power.power_on()
+    power.power_off()
+    off = pulses(pins, PWRKEY, clock)[-1]
+    assert 0.7 < off < 1.0  # the middle of the M66's 0.7–1 s, not the M95's 0.6–1 s
+    pulse = next(t for t in timings if t.command == "PWRKEY off pulse")
+    assert pulse.verdict is Verdict.PASS and "M66 Hardware Design" in pulse.note
+
+
+def test_emerg_off_is_judged_against_the_documented_minimum(pins, backend, clock):
+    from harness.limits import profile_for
+
+    FakeModule(pins, clock)
+    timings = []
+    power = Power(backend, claim(backend), clock, record=timings.append, profile=profile_for("M85"))
+    power.power_on()
+    power.emergency_off()
+    emerg = timings[-1]
+    assert emerg.verdict is Verdict.PASS and "over the 0.04 s M85 asks" in emerg.note
+
+
+def test_power_errors_are_rig_faults():
+    from harness.errors import RigFault, category_of
+
+    for cls in (PowerError, SyncError, BackOffError):
+        assert issubclass(cls, RigFault) and category_of(cls("x")).value == "rig fault"
+    assert issubclass(BackOffActive, RigFault)
+
+
+def test_reboot_records_the_backoff_it_kept(tmp_path, pins, backend):
+    clock = FastClock(SCALE)
+    FakeModule(pins, Clock(SCALE), logout=0.5)
+    timings = []
+    power = Power(backend, claim(backend), Clock(SCALE), record=timings.append,
+                  backoff=backoff(tmp_path, clock))  # fmt: skip
+    power.power_on()
+    power.reboot("trouble")
+    [pace] = [t for t in timings if t.clause == "PWR-BACKOFF"]
+    assert pace.verdict is Verdict.PASS and "trouble" in pace.note and "allowed" in pace.note
+
+
+def test_force_off_says_what_it_did(pins, backend, clock):
+    module = FakeModule(pins, clock, logout=30.0, relay=False)
+    power = Power(backend, claim(backend, supply=False), clock)
+    power.power_on()
+    done = power.force_off()
+    assert not module.on
+    assert done[0].startswith("PWRKEY off failed") and done[1] == "EMERG_OFF: STATUS low"

@@ -311,7 +311,7 @@ def test_payload_echo_that_looks_like_results_is_still_echo():
     payload = b"\r\nSEND OK\r\nERROR\r\n"
     codec = Codec()
     codec.begin(spec_for(f"AT+QISEND={len(payload)}"))
-    feed(codec, b"AT+QISEND=17\r\r\n> ")
+    feed(codec, b"AT+QISEND=%d\r\r\n> " % len(payload))
     codec.payload_sent(payload)
     s = summarize(feed(codec, payload + frame("SEND OK")))
     assert s.payload_echo == payload and s.final == "SEND OK" and s.finals == 1
@@ -333,6 +333,84 @@ def test_urc_between_prompt_and_payload_echo():
     codec.payload_sent(b"Hello")
     s = summarize(feed(codec, frame("+QIRDI: 0,1,0") + b"Hello" + frame("SEND OK")))
     assert s.urcs == ["+QIRDI: 0,1,0"] and s.payload_echo == b"Hello" and s.final == "SEND OK"
+
+
+@pytest.mark.parametrize("payload", [b"Sxyz", b"SEND 1", b"SEND OK!", b"OK", b"\r\nSE"])
+def test_an_unechoed_payload_never_takes_bytes_of_send_ok(payload):
+    """Echo on, but the module does not echo fixed-length payload (firmware, AT+QISDE=0): its
+    SEND OK follows the prompt. `S` + `END OK` or `SEND` + `OK` would lose the answer."""
+    codec = Codec()
+    command = f"AT+QISEND={len(payload)}"
+    codec.begin(spec_for(command))
+    feed(codec, command.encode() + b"\r\r\n> ")
+    codec.payload_sent(payload, echo=True)
+    s = summarize(feed(codec, b"\r", b"\nS", b"END", b" OK\r", b"\n"))
+    assert (s.final, s.lines, s.payload_echo) == ("SEND OK", [], b"")
+
+
+def test_a_payload_echo_that_is_the_modules_answer_waits_for_the_frame_gap():
+    """Payload `\r\nSEND OK`: unechoed, the module's bytes are exactly its echo plus CR LF;
+    only silence tells. The frame gap settles it as the module's own line."""
+    codec = Codec()
+    codec.begin(spec_for("AT+QISEND=9"))
+    feed(codec, b"AT+QISEND=9\r\r\n> ")
+    codec.payload_sent(b"\r\nSEND OK", echo=True)
+    assert feed(codec, frame("SEND OK")) == [] and codec.awaiting_frame
+    s = summarize(codec.expire(1))
+    assert (s.final, s.payload_echo) == ("SEND OK", b"") and not codec.awaiting_frame
+
+
+def test_an_echo_cut_short_by_esc_then_the_rest_never_comes():
+    codec = Codec()
+    codec.begin(spec_for("AT+QISEND"))
+    feed(codec, b"AT+QISEND\r\r\n> ")
+    codec.payload_sent(b"abc\x1bdef", echo=True)
+    s = summarize(feed(codec, b"abc", frame("OK")))
+    assert (s.payload_echo, s.final, s.lines) == (b"abc", "OK", [])
+
+
+def test_with_echo_on_a_urc_before_the_echo_is_not_the_reply():
+    """+CPIN: READY at boot while AT+CPIN? is in flight, before its echo: a URC."""
+    codec, _ = exchange("AT", b"AT\r" + frame("OK"))
+    assert codec.echo is True
+    _, s = exchange(
+        "AT+CPIN?", frame("+CPIN: READY"), b"AT+CPIN?\r", frame("+CME ERROR: 14"), codec=codec
+    )
+    assert (s.lines, s.final, s.urcs) == ([], "+CME ERROR: 14", ["+CPIN: READY"])
+
+
+def test_a_late_answer_of_an_abandoned_command_is_dropped():
+    """A sync AT timed out and was answered late: its echo and OK are not AT+CSQ's answer."""
+    codec, _ = exchange("AT", b"AT\r" + frame("OK"))
+    codec.begin(spec_for("AT"))
+    codec.abort(0)
+    late = b"AT\r" + frame("OK")
+    _, s = exchange("AT+CSQ", late, b"AT+CSQ\r", frame("+CSQ: 25,0", "OK"), codec=codec)
+    assert (s.echo, s.lines, s.finals, s.urcs) == ([b"AT+CSQ"], ["+CSQ: 25,0"], 1, ["AT", "OK"])
+
+
+def test_without_its_echo_a_late_final_before_ours_is_stray():
+    codec, _ = exchange("AT", b"AT\r" + frame("OK"))
+    _, s = exchange("AT+CSQ", frame("OK"), b"AT+CSQ\r", frame("+CSQ: 25,0", "OK"), codec=codec)
+    assert (s.lines, s.finals, s.urc_kinds) == (["+CSQ: 25,0"], 1, ["stray"])
+
+
+def test_a_late_lf_inside_the_next_echo_is_noise():
+    """`OK\r`, then the next echo overtook the LF: `A`, `\n`, `T+CSQ\r`."""
+    codec, _ = exchange("AT", b"AT\r\r\nOK\r")
+    assert codec.lf_due
+    _, s = exchange("AT+CSQ", b"A", b"\nT+CSQ\r", frame("+CSQ: 25,0", "OK"), codec=codec)
+    assert (s.echo, s.lines, s.final, s.noise) == ([b"AT+CSQ"], ["+CSQ: 25,0"], "OK", b"\n")
+    assert not codec.lf_due
+
+
+def test_lf_due_only_between_a_cr_and_its_lf():
+    codec, _ = exchange("AT", b"AT\r\r\nOK\r")
+    assert codec.lf_due
+    codec.feed(b"\n", 0)
+    assert not codec.lf_due
+    codec, _ = exchange("ATV0", b"0\r")  # numeric results end in CR alone
+    assert codec.numeric and not codec.lf_due
 
 
 def test_prompt_split_from_its_space():
@@ -571,8 +649,8 @@ def test_qidnsgip_ok_then_address_or_failure():
 
 # -- numeric results (ATV0) ---------------------------------------------------------------------
 def test_atv0_numeric_result_codes():
-    codec, s = exchange("ATV0", b"ATV0\r0\r")
-    assert s.final == "OK" and codec.numeric
+    codec, s = exchange("ATE0V0", b"ATE0V0\r0\r")  # echoed, then echo off
+    assert s.final == "OK" and codec.numeric and codec.echo is False
     _, s = exchange("AT+CSQ", b"+CSQ: 25,0\r\n0\r", codec=codec)
     assert s.lines == ["+CSQ: 25,0"] and s.final == "OK"
     _, s = exchange("AT+QIACT", b"4\r", codec=codec)

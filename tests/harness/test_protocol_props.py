@@ -14,28 +14,37 @@ from collections.abc import Sequence
 
 from _at_cases import (
     ALL_CASES,
+    BEFORE_ECHO,
     INTERRUPTIONS,
     Case,
     boundaries,
     chaos,
+    check_before_echo,
     check_chaos,
     check_chunking,
+    check_echoed_payload,
     check_interruptions,
+    check_late_line_feed,
     check_payload,
     check_session_chunking,
+    check_unechoed_payload,
     chunked_cases,
     cut,
+    echoed_cases,
     frame,
     insert,
     interrupted_cases,
     interruption_allowed,
     long_chaos,
+    lookalike_payloads,
     payload_kinds,
     positions,
     run,
+    send_results,
     sessions,
     summarize,
     trap_payloads,
+    urc_first,
 )
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -74,6 +83,31 @@ def test_long_garbage_stays_bounded(steps):
 @given(payload_kinds, trap_payloads, positions)
 def test_payloads_that_look_like_results_are_never_misattributed(kind, payload, cuts):
     check_payload(kind, payload, cuts)
+
+
+# -- what a faithful module sends, however it frames it (PROTOCOL.md §0, §6, §14) ------------------
+@given(lookalike_payloads, send_results, positions, urc_first)
+def test_no_payload_echo_is_accepted_and_never_eats_the_answer(payload, result, cuts, urc):
+    """No payload echo after the prompt is accepted; a CR/LF before any echo byte ends the
+    echo expectation; an echo match never runs into a line (payloads starting S, SE, SEND,
+    OK, CR LF end in their SEND OK under any chunking)."""
+    check_unechoed_payload(payload, result, cuts, urc)
+
+
+@given(lookalike_payloads, send_results, positions, urc_first)
+def test_the_same_payloads_echoed_are_echo(payload, result, cuts, urc):
+    check_echoed_payload(payload, result, cuts, urc)
+
+
+@given(echoed_cases, st.lists(st.sampled_from(BEFORE_ECHO), min_size=1, max_size=3), positions)
+def test_with_echo_on_nothing_before_the_echo_is_the_reply(case, noise, cuts):
+    """URCs and a late answer of an abandoned command before the echo never become the reply."""
+    check_before_echo(case, noise, cuts)
+
+
+@given(echoed_cases, echoed_cases, st.integers(min_value=0, max_value=64), positions)
+def test_a_late_line_feed_after_a_final_is_noise(first, second, at, cuts):
+    check_late_line_feed(first, second, at, cuts)
 
 
 # -- truncated length-framed blocks -----------------------------------------------------------
@@ -270,4 +304,8 @@ PROPERTIES = (
     test_payloads_that_look_like_results_are_never_misattributed,
     test_truncated_frames_end_incomplete_and_never_swallow_what_follows,
     test_the_channel_builds_the_reply_the_codec_frames,
+    test_no_payload_echo_is_accepted_and_never_eats_the_answer,
+    test_the_same_payloads_echoed_are_echo,
+    test_with_echo_on_nothing_before_the_echo_is_the_reply,
+    test_a_late_line_feed_after_a_final_is_noise,
 )

@@ -386,3 +386,60 @@ def test_rig_error_exit_prints_one_line_and_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"modemcert: rig error: {path}: gpio.status.pin: ")
+
+
+# -- values with bounds, found when the file is loaded (exit 2 naming the key) ----------------
+@pytest.mark.parametrize(
+    ("old", "new", "key", "phrase"),
+    [
+        ('host = "127.0.0.1"', 'host = "localhost"', "peer.host", "not a dotted IPv4"),
+        ('host = "127.0.0.1"', 'host = "10.1.2.3"', "peer.host", "not a loopback"),
+        ('state_dir = "state"', 'state_dir = "/dev/null"', "state_dir", "not a directory"),
+        ('state_dir = "state"', 'state_dir = "/dev/null/sub"', "state_dir", "not a directory"),
+        ("time_scale = 0.02", "time_scale = 1" + "0" * 400, "time_scale", "out of range"),
+        ("time_scale = 0.02", "time_scale = nan", "time_scale", "not a finite number"),
+        ("time_scale = 0.02", "time_scale = inf", "time_scale", "not a finite number"),
+        ('kind = "sim"', 'kind = "sim"\nname = "' + "n" * 300 + '"', "name", "characters"),
+        ('kind = "sim"', 'kind = "sim"\nname = "a/b"', "name", "cannot name a run directory"),
+        ('kind = "sim"', 'kind = "sim"\nname = "../../x"', "name", "cannot name a run"),
+        ('kind = "sim"', 'kind = "sim"\nname = "a\\u0000b"', "name", "NUL"),
+        ('kind = "sim"', 'kind = "sim"\nname = ".hidden"', "name", "cannot name a run"),
+        ("[peer]", '[network]\napn = "' + "a" * 1_000_000 + '"\n[peer]', "network.apn", "at most"),
+        ("[peer]", '[network]\napn = "a\\"b"\n[peer]', "network.apn", "AT+QICSGP"),
+        ("[peer]", '[network]\nuser = "é"\n[peer]', "network.user", "AT+QICSGP"),
+        ("[peer]", '[sim]\nprofile = "m99"\n[peer]', "sim.profile", "unknown module profile"),
+        ("[peer]", "[sim]\nseed = -1\n[peer]", "sim.seed", "not a seed"),
+        ("[peer]", "[sim.overrides]\nno_such = 1\n[peer]", "sim.overrides.no_such", "has no setting"),
+        ("[peer]", '[sim.overrides]\nlat_qiact = "x"\n[peer]', "sim.overrides.lat_qiact", "LOW"),
+    ],
+)
+def test_values_out_of_bounds_are_one_error_naming_the_key(tmp_path, old, new, key, phrase):
+    err = fails(tmp_path, SIM.replace(old, new, 1))
+    assert err.key == key, err
+    assert phrase in err.message, err
+    assert len(str(err)) < 400, "one readable line, not the whole value"
+
+
+def test_an_inline_password_that_cannot_be_sent_is_refused_without_showing_it(tmp_path):
+    err = fails(tmp_path, SIM + '[network]\npassword = "se\\"cret"\n')
+    assert err.key == "network.password" and "secret" not in str(err)
+
+
+def test_a_state_dir_that_is_not_writable_is_refused(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # root writes anywhere: nothing to prove here
+        pytest.skip("running as root: every directory is writable")
+    err = fails(tmp_path, SIM.replace('state_dir = "state"', f'state_dir = "{locked}/s"'))
+    assert err.key == "state_dir" and "not writable" in err.message
+
+
+def test_a_hardware_peer_must_be_an_address_the_module_can_dial(tmp_path):
+    err = fails(tmp_path, HARDWARE.replace('host = "203.0.113.10"', 'host = "peer.example"'))
+    assert err.key == "peer.host" and "AT+QIOPEN" in err.message
+
+
+def test_profile_overrides_load_into_the_simulator_profile(tmp_path):
+    rig = load_rig(write(tmp_path, SIM + "[sim.overrides]\nlat_qiact = [0.5, 3]\ncpin_space = false\n"))
+    profile = rig.sim.build()
+    assert profile.lat_qiact == (0.5, 3.0) and profile.cpin_space is False

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.gpio import GpioUnavailable, open_backend
+from harness.errors import UsageFault
+from harness.gpio import GpioConfigError, GpioUnavailable, open_backend
 from harness.gpio.gpiod import GpiodBackend
 from harness.gpio.none import NoneBackend
 from harness.gpio.rpi import RpiBackend
@@ -39,5 +40,6 @@ def test_gpiod_config_passes_the_chip(fake_gpiod):
 
 
 def test_unknown_backend():
-    with pytest.raises(GpioUnavailable, match="unknown GPIO backend 'wiringpi'"):
+    with pytest.raises(GpioConfigError, match="unknown GPIO backend 'wiringpi'") as info:
         open_backend(GpioConfig(backend="wiringpi"))
+    assert isinstance(info.value, UsageFault)

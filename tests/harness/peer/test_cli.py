@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,11 @@ def run(argv, capsys):
             ["--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--token-file", "/nonexistent"],
             "cannot read the token file /nonexistent",
         ),
+        (["--idle-timeout", "0"], "--idle-timeout 0: must be above 0 seconds"),
+        (["--head-timeout", "nan"], "--head-timeout nan: must be above 0 seconds and finite"),
+        (["--per-source", "0"], "--per-source 0: must be a whole number ≥ 1"),
+        (["--per-source", "5000"], "--per-source 5000: data_per_source (5000) is over"),
+        (["--control-per-source", "-3"], "--control-per-source -3: must be a whole number"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, words, capsys, monkeypatch):
@@ -73,7 +80,7 @@ def start(tmp_path, *extra, env_token=None):
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    banner = [proc.stdout.readline() for _ in range(4)]
+    banner = [proc.stdout.readline() for _ in range(5)]
     return proc, "".join(banner)
 
 
@@ -119,3 +126,22 @@ def test_token_from_environment_and_quiet(tmp_path):
             proc.wait()
     assert proc.returncode == 0, err
     assert out.splitlines() == ["modemcert peer: SIGTERM, stopping", "modemcert peer: stopped"]
+
+
+def test_limits_from_the_options_are_in_the_banner_and_applied(tmp_path):
+    argv = ["--idle-timeout", "90", "--head-timeout", "1.5", "--per-source", "7"]
+    proc, banner = start(tmp_path, *argv, "--control-per-source", "3")
+    try:
+        assert "7 connections per address, idle timeout 90 s; control head within 1.5 s" in banner
+        url = re.search(r"control\s+(http://\S+)", banner).group(1)
+        with urllib.request.urlopen(url + "/info", timeout=10) as answer:
+            limits = json.load(answer)["limits"]
+        assert (limits["idle_timeout"], limits["head_wall"]) == (90.0, 1.5)
+        assert (limits["data_per_source"], limits["control_per_source"]) == (7, 3)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0

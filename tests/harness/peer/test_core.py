@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import resource
 import socket
 
 import pytest
 
-from harness.peer import Ended, PeerError, PeerTimeout
+from harness.peer import Ended, PeerControl, PeerError, PeerServer, PeerTimeout
+from harness.peer.guard import DATA_OPEN, DATA_PER_SOURCE, PeerLimits
+from harness.peer.modes import MAX_PUSH
+from harness.peer.sessions import MAX_BUFFERED
+
+from .conftest import Net
 
 SOON = 250.0
 pytestmark = pytest.mark.timeout(60)
@@ -154,3 +160,101 @@ def test_server_stop_ends_connections(server, clock, net):
     server.stop()
     assert net.recv_eof(s) == b""
     server.stop()  # twice is fine
+
+
+# -- hardening: one test per finding (each failed on the peer before it was hardened) ---------
+def test_delayed_pushes_count_against_the_unsent_cap(peer, net):
+    """Finding: 400 delayed pushes of 256 KiB were all accepted (the cap counted written bytes,
+    not pushes still to come); memory grew 25 → 156 MB."""
+    net.tcp()
+    conn = peer.wait_connection(SOON)
+    chunk = b"\x1a" * MAX_PUSH
+    accepted = 0
+    with pytest.raises(PeerError) as e:
+        for _ in range(MAX_BUFFERED // MAX_PUSH + 5):
+            peer.push(conn, chunk, delay=10_000.0)
+            accepted += 1
+    assert accepted == MAX_BUFFERED // MAX_PUSH
+    assert e.value.status == 409 and "waiting to be sent" in e.value.reason
+    assert peer.stats(conn).bytes_out == 0  # none is due yet
+    peer.reset(close=True)  # ends the connection and drops what was still to come
+
+
+def test_a_due_push_frees_its_room_under_the_cap(peer, net):
+    s = net.tcp()
+    conn = peer.wait_connection(SOON)
+    for _ in range(3 * MAX_BUFFERED // MAX_PUSH):  # three caps' worth, each sent when due
+        peer.push(conn, b"x" * MAX_PUSH, delay=0.5)
+        assert len(net.recv_exactly(s, MAX_PUSH)) == MAX_PUSH
+
+
+def test_many_connections_from_one_address_do_not_lock_out_another(clock):
+    """Finding: the data port had no per-source limit; 1,000 idle connections from one host
+    locked every other client out for as long as they stayed."""
+    needed = 2 * DATA_OPEN + 200
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < needed:
+        pytest.skip(f"needs {needed} open files (ulimit -n) for {DATA_OPEN} connections")
+    with PeerServer(clock=clock) as server:
+        flood = []
+        try:
+            for _ in range(DATA_OPEN):
+                try:
+                    flood.append(socket.create_connection(server.address, timeout=10))
+                except ConnectionResetError:
+                    pass  # turned away so fast that the RST beat connect()'s return
+            peer = PeerControl(server.control_url, clock=clock)
+            net = Net(server, clock)
+            wait_for(net, lambda: peer.info().open <= DATA_PER_SOURCE, "flood cut to the quota")
+            with socket.socket() as other:
+                other.settimeout(10)
+                other.bind(("127.0.0.2", 0))
+                other.connect(server.address)
+                other.sendall(b"let me in")
+                assert net.recv_exactly(other, 9) == b"let me in"
+        finally:
+            for s in flood:
+                s.close()
+        assert server.errors == []
+
+
+def test_the_per_address_quota_counts_open_connections(clock):
+    with PeerServer(clock=clock, limits=PeerLimits(data_per_source=2)) as server:
+        net = Net(server, clock)
+        peer = PeerControl(server.control_url, clock=clock)
+        try:
+            a, b = net.tcp(), net.tcp()
+            first = peer.wait_connection(SOON)
+            peer.wait_connection(SOON)
+            with pytest.raises(ConnectionResetError):  # accepted by the kernel, reset by us
+                over = net.tcp()  # the reset may beat connect()'s return
+                net.recv_exactly(over, 1)
+            a.close()
+            peer.wait_ended(first, SOON)
+            wait_for(net, lambda: peer.info().open == 1, "the closed one no longer counts")
+            again = net.tcp()
+            again.sendall(b"room again")
+            assert net.recv_exactly(again, 10) == b"room again"
+            b.sendall(b"b")
+            assert net.recv_exactly(b, 1) == b"b"
+        finally:
+            net.close()
+
+
+def test_udp_addresses_from_one_host_are_bounded_too(clock):
+    with PeerServer(clock=clock, limits=PeerLimits(data_per_source=2)) as server:
+        net = Net(server, clock)
+        peer = PeerControl(server.control_url, clock=clock)
+        try:
+            flows = [net.udp() for _ in range(3)]
+            for u in flows:
+                u.send(b"hi")
+                assert u.recv(16) == b"hi"
+            ids = [peer.wait_connection(SOON, proto="udp").id for _ in flows]
+            assert peer.stats(ids[0]).ended is Ended.EVICTED  # the oldest made room
+            assert [peer.stats(i).open for i in ids[1:]] == [True, True]
+        finally:
+            net.close()
+
+
+def wait_for(net, condition, what):
+    return net.wait_until(condition, what)

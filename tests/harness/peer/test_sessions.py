@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
+import urllib.request
 
 import pytest
 
 from harness.limits import CTRL_Z, ESC, SEND_WINDOW_BYTES
-from harness.peer import Ended, sha256_hex
+from harness.peer import Ended, PeerControl, PeerServer, sha256_hex
+
+from .conftest import Net
 
 SOON = 250.0
 pytestmark = pytest.mark.timeout(60)
@@ -289,3 +293,57 @@ def test_udp_silent_counts_but_never_answers(peer, net):
     u.setblocking(False)
     with pytest.raises(BlockingIOError):
         u.recv(64)
+
+
+# -- idle timeout ---------------------------------------------------------------------------
+IDLE = 25.0  # module seconds: half a wall second at the test scale
+
+
+def test_idle_timeout_is_off_by_default(server):
+    assert server.limits.idle_timeout is None
+    with urllib.request.urlopen(server.control_url + "/info", timeout=10) as answer:
+        assert json.load(answer)["idle_timeout"] is None
+
+
+def test_idle_connections_end_and_activity_keeps_them_open(clock):
+    """Finding: the data port had no idle timeout; idle connections stayed for good."""
+    with PeerServer(clock=clock, idle_timeout=IDLE) as server:
+        net = Net(server, clock)
+        peer = PeerControl(server.control_url, clock=clock)
+        try:
+            quiet = net.tcp()
+            first = peer.wait_connection(SOON)
+            busy = net.tcp()
+            second = peer.wait_connection(SOON)
+            clock.sleep(IDLE / 2)
+            busy.sendall(b"still here")  # restarts its idle time
+            assert net.recv_exactly(busy, 10) == b"still here"
+            u = net.udp()
+            u.send(b"u")
+            assert u.recv(4) == b"u"
+            flow = peer.wait_connection(SOON, proto="udp")
+            ended = [peer.wait_ended(c, SOON) for c in (first, second, flow)]
+            assert [st.ended for st in ended] == [Ended.IDLE] * 3
+            for st in ended:  # never before the timeout after its last byte
+                assert st.closed_module - (st.last_byte_module or st.opened_module) >= IDLE * 0.99
+            assert ended[1].closed_module - ended[1].opened_module >= IDLE * 1.49
+            with pytest.raises(ConnectionResetError):
+                net.recv_exactly(quiet, 1)
+        finally:
+            net.close()
+
+
+def test_a_control_request_on_a_connection_counts_as_activity(clock):
+    with PeerServer(clock=clock, idle_timeout=IDLE) as server:
+        net = Net(server, clock)
+        peer = PeerControl(server.control_url, clock=clock)
+        try:
+            net.tcp()
+            conn = peer.wait_connection(SOON)
+            clock.sleep(IDLE / 2)
+            peer.set_mode("sink", conn=conn)
+            touched = clock.now()
+            st = peer.wait_ended(conn, SOON)
+            assert st.ended is Ended.IDLE and st.closed_module >= touched + IDLE * 0.99
+        finally:
+            net.close()

@@ -35,7 +35,7 @@ class FileBackend(GpioBackend):
         tmp.write_text(json.dumps(state))
         os.replace(tmp, self.path)
 
-    def _setup_output(self, pin, level):
+    def _setup_output(self, pin, level, drive="push-pull"):
         self.claims.add(pin)
         self.levels[pin] = level
         self._save()

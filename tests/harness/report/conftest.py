@@ -2,14 +2,18 @@
 
 `RunBuilder` writes timings.json through harness.runrecord.RunRecorder, allure-results as
 allure-pytest writes them, junit.xml as pytest writes it and transcripts as
-harness.transport.Transcript renders them. A later step swaps these for recorded sim runs.
+harness.transport.Transcript renders them. The helper module next to this file (`_browser`, a
+headless Chromium on the DevTools protocol) is made importable here.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -18,6 +22,10 @@ from unittest import mock
 from xml.sax.saxutils import quoteattr
 
 import pytest
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
 from harness import __version__
 from harness.clauses import CLAUSES
@@ -32,7 +40,7 @@ from harness.limits import (
     Timing,
     Verdict,
 )
-from harness.report.runs import junit_key
+from harness.report.runs import Run, junit_key, load_run
 from harness.runrecord import RunRecorder
 from harness.transport import Transcript
 
@@ -63,6 +71,13 @@ class RunBuilder:
     started: str = "2026-11-22T18:12:00+00:00"
     finished: str | None = "2026-11-22T18:20:00+00:00"
     operator: str | None = None
+    #: The newer run fields (None: leave them out, as records older than them did).
+    status: str | None = None
+    stop_reason: str | None = None
+    planned: int | None = None
+    rig_kind: str | None = None
+    sim: dict | None = None
+    mutations: list[str] | None = None
     module: dict = field(
         default_factory=lambda: {
             "model": "Quectel_M95",
@@ -120,6 +135,11 @@ class RunBuilder:
             "harness_version": __version__,
             "host": "pi-lab-3",
         }
+        for key in ("planned", "rig_kind", "sim", "mutations"):
+            if getattr(self, key) is not None:
+                run[key] = getattr(self, key)
+        if self.status is not None:
+            run["status"] = "running"
         # RunRecorder fsyncs after every record; durability is not under test here and the
         # fsyncs made a 100-record run cost over half a second.
         with mock.patch("os.fsync"):
@@ -158,11 +178,21 @@ class RunBuilder:
             )
         if self.finished:
             recorder.update_run(finished=self.finished)
+        if self.status is not None:
+            recorder.update_run(status=self.status, stop_reason=self.stop_reason)
 
     def _write_allure(self) -> None:
         results = self.path / "allure-results"
         results.mkdir(parents=True, exist_ok=True)
-        status = {"passed": "passed", "failed": "failed", "error": "broken", "skipped": "skipped"}
+        status = {
+            "passed": "passed",
+            "failed": "failed",
+            "error": "broken",
+            "skipped": "skipped",
+            "interrupted": "broken",
+            "xfailed": "skipped",
+            "xpassed": "passed",
+        }
         for i, t in enumerate(self.tests):
             path, *names = t.nodeid.split("::")
             package = path.rsplit(".", 1)[0].replace("/", ".")
@@ -205,7 +235,7 @@ class RunBuilder:
             inner = ""
             if t.outcome == "failed":
                 inner = f"<failure message={quoteattr(t.message)}>{_x(t.trace)}</failure>"
-            elif t.outcome == "error":
+            elif t.outcome in ("error", "interrupted"):
                 inner = f"<error message={quoteattr(t.message)}>{_x(t.trace)}</error>"
             elif t.outcome == "skipped":
                 inner = (
@@ -305,6 +335,57 @@ def certification_run(
     return b
 
 
+#: Clauses whose tests all end with an AT+QICLOSE in their teardown (the issue's 17, abridged).
+TORN_DOWN = ("OPT-DNSIP", "OPEN-ALREADY", "KEEP-CHECK", "PWR-EMERG", "FLOW-HAPPY")
+QICLOSE_TIMEOUT = (
+    "AT+QICLOSE: no final answer within 90 s (module time, Clock(scale=0.02); documented limit "
+    "90 s, CLOSE); got so far: nothing\nlast bytes:\n    0.1 tx   AT+QICLOSE\\r"
+)
+
+
+def _slow_qiclose_run(new_run, run_id="new", mutations=("qiclose_100s",), deviation=False):
+    """Every test of TORN_DOWN fails in teardown on an AT+QICLOSE that never answers; one test
+    of CLOSE itself measured it; optionally OPEN-TCP fails on its own (a deviation)."""
+    b = new_run(run_id, mutations=list(mutations))
+    for n, cid in enumerate(TORN_DOWN):
+        node = f"suites/test_x.py::test_{n}"
+        b.test(node, [cid], "failed", message=QICLOSE_TIMEOUT, category="limit exceeded")
+        b.timing(QIDEACT, 3.0, "AT+QIDEACT", node)  # a passing step first
+        b.timings.append((QICLOSE.check(90.01, "AT+QICLOSE", note="no final answer"), node))
+    b.test("suites/test_close.py::test_close", ["CLOSE"], "failed", message=QICLOSE_TIMEOUT,
+           category="limit exceeded")  # fmt: skip
+    b.timings.append(
+        (
+            QICLOSE.check(90.01, "AT+QICLOSE", note="no final answer"),
+            "suites/test_close.py::test_close",
+        )
+    )
+    if deviation:
+        b.test(
+            "suites/test_open.py::test_tcp",
+            ["OPEN-TCP"],
+            "failed",
+            message="OPEN-TCP: CONNECT FAIL where CONNECT OK was expected after AT+QIOPEN",
+            category="protocol deviation",
+        )
+        b.timing(QIOPEN, 1.0, 'AT+QIOPEN="TCP","127.0.0.1","7007"', "suites/test_open.py::test_tcp")
+    b.test("suites/test_rig.py::test_peer", ["SEND-ACK"], "error",
+           message="the peer at 127.0.0.1:7008 does not answer", category="rig fault")  # fmt: skip
+    return load_run(b.write(latest=False))
+
+
+@pytest.fixture
+def slow_qiclose_run(new_run):
+    """`slow_qiclose_run(run_id="new", mutations=("qiclose_100s",), deviation=False)` → a loaded
+    run where AT+QICLOSE never answers in the teardown of TORN_DOWN's tests (see above)."""
+
+    def make(run_id: str = "new", **kw) -> Run:
+        return _slow_qiclose_run(new_run, run_id, **kw)
+
+    make.clauses, make.message = TORN_DOWN, QICLOSE_TIMEOUT
+    return make
+
+
 @pytest.fixture
 def reports_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`reports/` in a fresh working directory, so the CLI's defaults find it."""
@@ -371,6 +452,46 @@ def modemcert(capsys: pytest.CaptureFixture):
         return code, out, err
 
     return run
+
+
+#: Where the real Allure 3 CLI is installed from npm for the tests (`npm install allure`).
+ALLURE3_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "modemcert-allure3"
+
+
+@pytest.fixture(scope="session")
+def allure3() -> str:
+    """The real Allure 3 CLI: $MODEMCERT_ALLURE, `allure` on PATH, or installed from npm into a
+    cache directory; skips naming the missing piece (node, npm, or the package registry)."""
+    from harness.report.allure_render import ALLURE_ENV, allure_major
+
+    for candidate in (
+        os.environ.get(ALLURE_ENV),
+        shutil.which("allure"),
+        str(ALLURE3_CACHE / "node_modules" / ".bin" / "allure"),
+    ):
+        if candidate and Path(candidate).exists() and allure_major(candidate) == 3:
+            return candidate
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"Allure 3 needs {tool} (Node.js 20+); it is not installed here")
+    ALLURE3_CACHE.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(
+            ["npm", "install", "--no-fund", "--no-audit", "--prefix", str(ALLURE3_CACHE), "allure"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("`npm install allure` did not finish in 10 min (no package registry?)")
+    cli = ALLURE3_CACHE / "node_modules" / ".bin" / "allure"
+    if done.returncode != 0 or not cli.exists():
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        pytest.skip(f"`npm install allure` failed (registry unreachable?): {last[0]}")
+    if allure_major(str(cli)) != 3:
+        pytest.skip(f"{cli} --version does not name Allure 3")
+    return str(cli)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.errors import ExitCode
 from harness.limits import QIDEACT
 from harness.report import compare as rule
 from harness.report.compare import classify, compare_runs, noise_threshold
@@ -67,10 +68,11 @@ def test_regressions_come_before_fixes_and_coverage(shared_run):
     assert kinds == [
         ("regression", "CLOSE"),
         ("fix", "SEND-ACK"),
-        ("coverage", "PWR-ON"),
-        ("coverage", "FLOW-RECOVER"),
+        ("lost", "FLOW-RECOVER"),
+        ("gained", "PWR-ON"),
     ]
-    assert cmp.regressed
+    assert cmp.regressed and [c.clause.clause.id for c in cmp.lost] == ["FLOW-RECOVER"]
+    assert cmp.exit_code == ExitCode.MODULE_FAILED  # a regression outranks lost coverage
 
 
 def test_a_fix_alone_is_not_a_regression(shared_run):
@@ -111,7 +113,7 @@ def test_one_wild_value_does_not_move_the_median():
     assert classify(old, new, (0.02,)).kind == "steady"
 
 
-values = st.lists(st.floats(0.05, 50.0, allow_nan=False), min_size=1, max_size=30)
+values = st.lists(st.floats(0.05, 50.0, allow_nan=False), min_size=rule.MIN_SAMPLES, max_size=30)
 
 
 @given(values, st.randoms(use_true_random=False))
@@ -140,3 +142,87 @@ def test_gaussian_noise_rarely_if_ever_flags():
         b = [rnd.gauss(3.0, 0.3) for _ in range(8)]
         flagged += classify(_stats(a), _stats(b), (0.02,)).kind != "steady"
     assert flagged == 0
+
+
+def test_too_few_samples_are_never_slower():
+    """One measurement on each side (the issue's n = 1): reported, never called slower."""
+    assert classify(_stats([1.0]), _stats([80.0]), (0.02,)).kind == rule.TOO_FEW
+    few = [3.0] * (rule.MIN_SAMPLES - 1)
+    assert classify(_stats(few), _stats([v + 50 for v in few]), (0.02,)).kind == rule.TOO_FEW
+
+
+def test_the_rule_and_the_tests_that_decided_a_slower_command(shared_run):
+    old = load_run(shared_run("old", seed=0))
+    new = load_run(shared_run("new", seed=3, slower={"AT+QIDEACT": 6.0}))
+    [slow] = compare_runs(old, new).slower
+    assert slow.rule in (rule.RULE_SPREAD, rule.RULE_RELATIVE, rule.RULE_FLOOR, rule.RULE_JITTER)
+    assert slow.threshold == pytest.approx(rule.noise_parts(slow.old, slow.new, (0.02,))[slow.rule])
+    assert slow.deciding_tests == ("suites/test_pdp.py::test_pdp_deact",)
+
+
+def test_a_spread_decides_when_the_runs_are_noisy():
+    noisy = _stats([1.0, 3.0, 5.0, 7.0, 9.0, 4.0, 6.0])
+    shifted = _stats([v + 30 for v in noisy.values])
+    moved = classify(noisy, shifted, (1.0,))
+    assert (moved.kind, moved.rule) == (rule.SLOWER, rule.RULE_SPREAD)
+
+
+def test_runs_of_another_rig_kind_model_or_time_scale_are_not_comparable(new_run):
+    base = new_run("a").test("suites/test_pdp.py::test_a", ["PDP-ACT"]).write(latest=False)
+    other = new_run("b", rig="uart-only", time_scale=1.0)
+    other.module["model"] = "Quectel_M66"
+    other.test("suites/test_pdp.py::test_a", ["PDP-ACT"])
+    cmp = compare_runs(load_run(base), load_run(other.write(latest=False)))
+    assert [d.what for d in cmp.blocking] == ["rig kind", "model", "time scale"]
+    assert not cmp.comparable and cmp.exit_code == ExitCode.USAGE
+
+
+def test_a_firmware_change_is_named_but_is_what_is_compared(shared_run):
+    cmp = compare_runs(
+        load_run(shared_run("old", seed=0)), load_run(shared_run("new", seed=1, firmware="A05"))
+    )
+    assert [(d.what, d.blocking) for d in cmp.differences] == [("firmware", False)]
+    assert cmp.comparable and cmp.exit_code == ExitCode.PASSED
+
+
+def test_a_full_run_against_a_one_test_run_loses_coverage_and_is_not_comparable(
+    shared_run, new_run
+):
+    full = load_run(shared_run("full", seed=0))
+    one = new_run("one", rig="uart-only", time_scale=1.0)
+    one.test("suites/test_init.py::test_init_sync", ["INIT-SYNC"])
+    cmp = compare_runs(full, load_run(one.write(latest=False)))
+    assert len(cmp.lost) == len(full.tests) - 1
+    assert not cmp.comparable and cmp.exit_code == ExitCode.USAGE
+    assert not cmp.regressed  # nothing that ran in both got worse
+
+
+def test_lost_coverage_alone_has_its_own_exit_code(shared_run):
+    cmp = compare_runs(
+        load_run(shared_run("old", seed=0)), load_run(shared_run("new", seed=1, omit=("ORDER",)))
+    )
+    assert cmp.comparable and not cmp.regressed
+    assert [c.clause.clause.id for c in cmp.lost] == ["ORDER"]
+    assert cmp.exit_code == ExitCode.INTERRUPTED
+
+
+def test_a_run_compared_with_itself_is_flagged(shared_run):
+    run = load_run(shared_run("old", seed=0))
+    cmp = compare_runs(run, run)
+    assert cmp.same_run and cmp.clause_changes == () and cmp.exit_code == ExitCode.PASSED
+
+
+def test_the_regressions_are_grouped_by_cause_and_the_mutation_named(new_run, slow_qiclose_run):
+    torn_down = slow_qiclose_run.clauses
+    old = new_run("old", mutations=[])
+    for cid in (*torn_down, "CLOSE", "SEND-ACK"):
+        old.test(f"suites/test_old.py::test_{cid.lower()}", [cid])
+    new = slow_qiclose_run()
+    cmp = compare_runs(load_run(old.write(latest=False)), new)
+    assert [(d.what, d.old, d.new) for d in cmp.differences] == [("mutations", "—", "qiclose_100s")]
+    [cause] = [c for c in cmp.causes if c.cause.module]
+    assert cause.cause.command == "AT+QICLOSE" and cause.mutation == "qiclose_100s"
+    assert sorted(cause.clauses) == sorted((*torn_down, "CLOSE"))
+    assert {c.clause.clause.id for c in cmp.regressions} == set(cause.clauses)
+    # the rig fault hid SEND-ACK's verdict: coverage lost, not a regression
+    assert [c.clause.clause.id for c in cmp.lost] == ["SEND-ACK"]

@@ -1,10 +1,18 @@
-"""The nightly CI kit in deploy/: units, udev rules and workflow are well-formed, and every
-`modemcert` command they run is one the command line accepts."""
+"""The nightly kit in deploy/: deploy/check_kit.py passes on it and catches each way it broke
+before (no tunnel dependency, an unreadable env file, a short token, no exec); every
+`modemcert` command the units, the workflow and deploy/nightly.sh run is one the command line
+accepts; nightly.sh maps outcomes to its documented exit codes, notifies and prunes."""
 
 import argparse
 import importlib
+import json
+import os
 import re
 import shlex
+import shutil
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,9 +26,10 @@ UNITS = sorted((DEPLOY / "systemd").glob("*.service")) + sorted(
     (DEPLOY / "systemd").glob("*.timer")
 )
 WORKFLOW = DEPLOY / "github" / "nightly.yml"
+NIGHTLY = DEPLOY / "nightly.sh"
+CHECK_KIT = DEPLOY / "check_kit.py"
 PEER_COMMAND = (
-    "modemcert peer --listen 0.0.0.0:7007 --control 127.0.0.1:7008 "
-    "--token-file /etc/modemcert/peer.token"
+    "modemcert peer --listen 0.0.0.0:7007 --control 127.0.0.1:7008 --token-file %d/peer-token"
 )
 #: Values for the placeholders the files use, to parse their command lines.
 PLACEHOLDERS = {
@@ -30,6 +39,10 @@ PLACEHOLDERS = {
     "${{ matrix.rig }}": "sim",
     '"$old"': "20261122-181200-sim",
     '"$new"': "20261123-181200-sim",
+    '"$rig"': "sim",
+    '"$reports"': "reports",
+    '"$new_dir"': "reports/20261123-181200-sim",
+    "${MODEMCERT_RUN_ARGS:-}": "",
 }
 
 
@@ -60,7 +73,7 @@ def modemcert_argv(command: str) -> list[str]:
     """`/opt/.../modemcert report --prune ${MODEMCERT_KEEP}` → ["report", "--prune", "30"]."""
     for placeholder, value in PLACEHOLDERS.items():
         command = command.replace(placeholder, value)
-    words = shlex.split(command)
+    words = shlex.split(command.split(" || ")[0].split(" >")[0])
     at = next(i for i, w in enumerate(words) if w.endswith("modemcert"))
     return words[at + 1 :]
 
@@ -91,6 +104,14 @@ def unit_commands() -> list[tuple[str, str]]:
         for key in ("ExecStart", "ExecStartPost", "ExecStopPost"):
             out += [(path.name, v) for v in values(unit, "Service", key) if "modemcert " in v]
     return out
+
+
+def script_commands() -> list[str]:
+    """Every `"$bin/modemcert" …` line of deploy/nightly.sh."""
+    return [
+        m.group(1).strip()
+        for m in re.finditer(r'(?:^|\s)("\$bin/modemcert" [^\n]*)', NIGHTLY.read_text())
+    ]
 
 
 def workflow_commands() -> list[str]:
@@ -125,13 +146,23 @@ def test_workflow_commands_are_real_modemcert_commands(command):
     check_command(modemcert_argv(command))
 
 
-def test_nightly_service_reports_and_prunes_whatever_the_run_says():
+@pytest.mark.parametrize("command", script_commands())
+def test_nightly_script_commands_are_real_modemcert_commands(command):
+    check_command(modemcert_argv(command))
+
+
+def test_the_script_runs_doctor_run_report_compare():
+    names = [modemcert_argv(c)[0] for c in script_commands()]
+    assert names[:2] == ["doctor", "run"], names
+    assert {"report", "compare"} <= set(names)
+
+
+def test_nightly_service_runs_the_script_after_tunnel_and_time():
     unit = parse_unit(DEPLOY / "systemd" / "modemcert-nightly@.service")
     assert values(unit, "Service", "Type") == ["oneshot"]
-    assert modemcert_argv(values(unit, "Service", "ExecStart")[0]) == ["run", "--rig", "pi-m95"]
-    post = [modemcert_argv(v) for v in values(unit, "Service", "ExecStopPost")]
-    assert ["report"] in post and ["report", "--certificate"] in post
-    assert ["report", "--prune", "30"] in post
+    assert values(unit, "Service", "ExecStart") == ["/opt/modemcert/deploy/nightly.sh %i"]
+    after = " ".join(values(unit, "Unit", "After"))
+    assert "modemcert-peer-tunnel.service" in after and "time-sync.target" in after
     assert "dialout" in values(unit, "Service", "SupplementaryGroups")[0]
 
 
@@ -146,6 +177,7 @@ def test_peer_unit_runs_the_agreed_command():
     [start] = values(unit, "Service", "ExecStart")
     assert start.endswith(PEER_COMMAND)
     assert values(unit, "Service", "Restart") == ["on-failure"]
+    assert values(unit, "Service", "LoadCredential") == ["peer-token:/etc/modemcert/peer-token"]
     assert values(unit, "Install", "WantedBy") == ["multi-user.target"]
 
 
@@ -162,7 +194,9 @@ def test_udev_rules_are_well_formed_and_keep_modemmanager_off():
     for rule in rules:
         for token in rule.split(","):
             assert RULE_TOKEN.fullmatch(token), f"bad token {token!r} in {rule!r}"
-        assert 'ENV{ID_MM_DEVICE_IGNORE}="1"' in rule and 'GROUP="dialout"' in rule
+        if 'SUBSYSTEM=="tty"' in rule:
+            assert 'ENV{ID_MM_DEVICE_IGNORE}="1"' in rule and 'GROUP="dialout"' in rule
+    assert any('ATTR{latency_timer}="1"' in r and "ftdi_sio" in r for r in rules)
     assert any('SYMLINK+="modem-m95"' in r and "ATTRS{serial}" in r for r in rules)
     assert any('KERNEL=="ttyAMA0"' in r for r in rules)
 
@@ -199,3 +233,209 @@ def test_wiring_table_matches_the_rig_files():
             assert int(table[name.upper()]) == line.pin, (rig_name, name)
             assert line.polarity == "active-high"
     assert "2.8 V" in doc and "/dev/serial0" in doc
+
+
+# -- deploy/check_kit.py ----------------------------------------------------------------------
+def check_kit(root: Path) -> tuple[int, dict[str, str]]:
+    """Run the kit linter on a tree; (exit status, {check: status})."""
+    done = subprocess.run(
+        [sys.executable, str(CHECK_KIT), "--root", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    lines = {}
+    for line in done.stdout.splitlines():
+        m = re.match(r"\[\s*(ok|FAIL|skip)\s*\] (.+?)\s{2,}", line + "  ")
+        if m:
+            lines[m.group(2).strip()] = m.group(1)
+    return done.returncode, lines
+
+
+def test_check_kit_passes_on_the_kit():
+    status, lines = check_kit(ROOT)
+    assert status == 0, lines
+    assert "FAIL" not in lines.values()
+    assert lines["nightly.env readable by its user"] == "ok"
+    assert lines["workflow safety rules"] == "ok"
+
+
+@pytest.fixture
+def kit_copy(tmp_path):
+    """deploy/ and docs/ copied, so that a test can break one thing in them."""
+    for name in ("deploy", "docs"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    ("where", "old", "new", "check"),
+    [
+        (
+            "deploy/systemd/modemcert-nightly@.service",
+            "time-sync.target modemcert-peer-tunnel.service\nAfter",
+            "time-sync.target\nAfter",
+            "nightly unit dependencies",
+        ),
+        (
+            "docs/nightly.md",
+            "sudo install -d -m 750 -g modemcert /etc/modemcert",
+            "sudo install -d -m 750 /etc/modemcert",
+            "nightly.env readable by its user",
+        ),
+        (
+            "deploy/systemd/nightly.env.example",
+            "MODEMCERT_PEER_TOKEN=\n",
+            "MODEMCERT_PEER_TOKEN=change-me\n",
+            "nightly.env.example",
+        ),
+        (
+            "deploy/github/nightly.yml",
+            "run: exec .venv/bin/modemcert run",
+            "run: .venv/bin/modemcert run",
+            "workflow safety rules",
+        ),
+        (
+            "deploy/systemd/modemcert-peer.service",
+            "LoadCredential=peer-token:/etc/modemcert/peer-token\n",
+            "",
+            "peer token handed over",
+        ),
+        (
+            "docs/nightly.md",
+            "systemctl enable systemd-time-wait-sync.service",
+            "systemctl enable chrony",
+            "real time before the run",
+        ),
+    ],
+)
+def test_check_kit_names_what_broke(kit_copy, where, old, new, check):
+    edit(kit_copy / where, old, new)
+    status, lines = check_kit(kit_copy)
+    assert status == 1 and lines[check] == "FAIL", lines
+    assert [name for name, s in lines.items() if s == "FAIL"] == [check]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
+def test_check_kit_reports_what_systemd_analyze_warns_about(kit_copy):
+    edit(kit_copy / "deploy/systemd/modemcert-nightly@.timer", "Persistent=true", "Persistant=true")
+    status, lines = check_kit(kit_copy)
+    assert status == 1 and lines["systemd-analyze verify"] == "FAIL"
+
+
+# -- deploy/nightly.sh with a stand-in modemcert ------------------------------------------------
+STUB = r"""#!/usr/bin/env bash
+# A stand-in for `modemcert`: logs its arguments, does what STUB_* ask.
+echo "$*" >> "$STUB_LOG"
+sub=$1; shift
+case $sub in
+  doctor) exit "${STUB_DOCTOR:-0}" ;;
+  run)
+    rig=sim; reports=reports
+    while [ $# -gt 0 ]; do
+      case $1 in --rig) rig=$2; shift ;; --reports-dir) reports=$2; shift ;; esac; shift
+    done
+    id="$STUB_RUN_ID-$rig"
+    mkdir -p "$reports/$id"
+    printf '{"format": "modemcert-timings/1", "run": {"id": "%s", "rig": "%s"}, ' "$id" "$rig" \
+      > "$reports/$id/timings.json"
+    printf '"module": {}, "timings": [], "tests": []}' >> "$reports/$id/timings.json"
+    head -c "${STUB_RUN_BYTES:-1000}" /dev/zero > "$reports/$id/uart.jsonl"
+    ln -sfn "$id" "$reports/latest"
+    exit "${STUB_RUN:-0}" ;;
+  report) exit 0 ;;
+  compare) exit "${STUB_COMPARE:-0}" ;;
+esac
+exit 2
+"""
+
+
+@pytest.fixture
+def night(tmp_path):
+    """night(run_id, **STUB) runs deploy/nightly.sh sim once; returns (exit, log, notes)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "modemcert"
+    stub.write_text(STUB)
+    stub.chmod(stub.stat().st_mode | stat.S_IXUSR)
+    python = bin_dir / "python"  # a wrapper: a symlink would lose the virtual environment
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    reports, log, notes = tmp_path / "reports", tmp_path / "calls.log", tmp_path / "notes.log"
+
+    def run(run_id: str, **stub: str) -> tuple[int, list[str], list[dict]]:
+        env = {
+            **os.environ,
+            "MODEMCERT_ROOT": str(ROOT),
+            "MODEMCERT_BIN": str(bin_dir),
+            "MODEMCERT_REPORTS": str(reports),
+            "MODEMCERT_TIME_WAIT": "0",
+            "MODEMCERT_KEEP": stub.pop("keep", "30"),
+            "MODEMCERT_KEEP_MB": stub.pop("keep_mb", "2000"),
+            "MODEMCERT_NOTIFY_COMMAND": (
+                f"{sys.executable} -c 'import json, os; print(json.dumps({{k: v for k, v in "
+                f'os.environ.items() if k.startswith("MODEMCERT_")}}))\' >> {notes}'
+            ),
+            "STUB_LOG": str(log),
+            "STUB_RUN_ID": run_id,
+            **{f"STUB_{k.upper()}": v for k, v in stub.items()},
+        }
+        done = subprocess.run(
+            ["bash", str(NIGHTLY), "sim"], env=env, capture_output=True, text=True, timeout=120
+        )
+        run.output = done.stdout + done.stderr
+        calls = log.read_text().splitlines() if log.exists() else []
+        told = (
+            [json.loads(line) for line in notes.read_text().splitlines()] if notes.exists() else []
+        )
+        return done.returncode, calls, told
+
+    run.reports = reports
+    return run
+
+
+def test_a_good_first_night_exits_0_and_tells(night):
+    status, calls, told = night("20261201-023000")
+    assert status == 0
+    assert [c.split()[0] for c in calls] == ["doctor", "run", "report", "report"]  # no compare
+    assert told[-1]["MODEMCERT_EXIT"] == "0" and told[-1]["MODEMCERT_RIG"] == "sim"
+    assert told[-1]["MODEMCERT_RUN_DIR"].endswith("20261201-023000-sim")
+
+
+def test_the_second_night_is_compared_and_a_regression_exits_5(night):
+    night("20261201-023000")
+    status, calls, told = night("20261202-023000", compare="1")
+    assert status == 5
+    assert "compare 20261201-023000-sim 20261202-023000-sim --lang en" in " ".join(calls)
+    assert "regressed against 20261201-023000-sim" in told[-1]["MODEMCERT_SUMMARY"]
+    assert told[-1]["MODEMCERT_PREVIOUS"] == "20261201-023000-sim"
+
+
+@pytest.mark.parametrize(("run_exit", "night_exit"), [(1, 1), (2, 2), (3, 3), (4, 4), (137, 4)])
+def test_the_run_outcome_is_the_nights_exit(night, run_exit, night_exit):
+    status, _, told = night("20261201-023000", run=str(run_exit))
+    assert status == night_exit and told[-1]["MODEMCERT_EXIT"] == str(night_exit)
+
+
+def test_a_doctor_failure_stops_the_night_with_3_and_one_line(night):
+    status, calls, told = night("20261201-023000", doctor="3")
+    assert status == 3 and [c.split()[0] for c in calls] == ["doctor"]
+    assert "doctor" in told[-1]["MODEMCERT_SUMMARY"]
+
+
+def test_runs_are_pruned_by_count_and_by_size(night):
+    for day in range(1, 5):
+        night(f"2026120{day}-023000", keep="3")
+    names = sorted(p.name for p in night.reports.iterdir() if p.name != "latest")
+    assert names == [f"2026120{d}-023000-sim" for d in (2, 3, 4)]  # 3 kept per rig
+    for day in (5, 6, 7):
+        night(f"2026120{day}-023000", keep="30", keep_mb="1.5", run_bytes=str(700 * 1024))
+    names = sorted(p.name for p in night.reports.iterdir() if p.name != "latest")
+    # nights 5–7 are ~0.7 MB each: the oldest runs go until the rest fit in 1.5 MB
+    assert names == ["20261206-023000-sim", "20261207-023000-sim"]

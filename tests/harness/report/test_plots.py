@@ -50,3 +50,48 @@ def test_data_uri_round_trips():
     uri = data_uri(png)
     assert uri.startswith("data:image/png;base64,")
     assert base64.b64decode(uri.split(",", 1)[1]) == png
+
+
+def test_axis_labels_in_the_units_a_person_reads():
+    from harness.report.plots import human_ticks, tick_label
+
+    assert [tick_label(v) for v in (0, 0.25, 12, 600, 1800, 3600, 5400)] == [
+        "0",
+        "250 ms",
+        "12 s",
+        "10 min",
+        "30 min",
+        "1 h",
+        "1.5 h",
+    ]
+    ticks = human_ticks(0, 3888)
+    assert ticks[:3] == [0, 600, 1200] and all(t % 600 == 0 for t in ticks)
+    assert human_ticks(0, 1.2) == [0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
+
+
+def test_a_single_backoff_sample_reads_as_one_hour_not_3_6e03_s():
+    from harness.report.plots import _title
+
+    one = CommandStats(
+        "back-off before reboot 4", (3600.0,), None, None, ("PWR-BACKOFF",), ("pass",)
+    )
+    assert _title(one, [3600.0]) == (
+        "back-off before reboot 4: one measurement, 1 h, no documented limit"
+    )
+    _image(timing_png(one))
+
+
+def test_the_legend_names_the_limit_the_marginal_line_and_the_typical_band(monkeypatch):
+    from matplotlib.axes import Axes
+
+    seen = {}
+    original = Axes.legend
+
+    def spy(self, *args, **kwargs):
+        seen["labels"] = [h.get_label() for h in kwargs.get("handles", [])]
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "legend", spy)
+    timing_png(_stats([3.1, 6.0, 95.0]))
+    assert seen["labels"][:3] == ["typical 2–5 s", "limit 90 s", "marginal above 72 s"]
+    assert "pass" in seen["labels"]  # the points, by verdict

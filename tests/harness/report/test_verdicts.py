@@ -3,7 +3,7 @@
 import pytest
 
 from harness.clauses import CLAUSES, GROUPS
-from harness.limits import QIACT, QIDEACT
+from harness.limits import QIACT, QIDEACT, Timing, Verdict
 from harness.report.runs import TestRecord, load_run
 from harness.report.verdicts import (
     ClauseVerdict,
@@ -133,3 +133,64 @@ def test_tightest_steps_one_per_command(new_run):
 def test_unknown_clause_ids_are_reported(new_run):
     b = new_run("r1").test("suites/test_pdp.py::test_a", ["PDP-DEAKT"])
     assert unknown_clauses(load_run(b.write())) == ["PDP-DEAKT"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "category", "expected"),
+    [
+        ("interrupted", "interrupted", V.INTERRUPTED),
+        ("interrupted", None, V.INTERRUPTED),
+        ("error", "interrupted", V.INTERRUPTED),
+        ("error", "rig fault", V.ERROR),
+        ("error", "usage error", V.ERROR),
+        ("failed", "usage error", V.ERROR),
+        ("failed", None, V.FAIL),  # records older than categories: a failure judged the module
+    ],
+)
+def test_the_error_taxonomy(outcome, category, expected):
+    assert outcome_verdict(TestRecord("t", (), outcome, category)) == expected
+
+
+def test_an_interrupted_test_is_never_a_pass(new_run):
+    b = new_run("r1").test("suites/test_pdp.py::test_a", ["PDP-ACT"])
+    b.test("suites/test_pdp.py::test_b", ["PDP-ACT"], "interrupted", category="interrupted")
+    run = load_run(b.write())
+    rows = {r.clause.id: r for r in clause_rows(run)}
+    assert rows["PDP-ACT"].verdict == V.INTERRUPTED
+    assert run_verdict(run, list(rows.values())) == RunVerdict.INTERRUPTED
+
+
+def test_a_run_that_stopped_early_is_interrupted_even_if_all_it_ran_passed(new_run):
+    from harness.clauses import CLAUSES as ALL
+
+    def every_clause(run_id: str, status: str):
+        b = new_run(run_id, status=status, stop_reason="SIGTERM", planned=len(ALL))
+        for cid in ALL:
+            b.test(f"suites/test_x.py::test_{cid.lower()}", [cid])
+        return load_run(b.write())
+
+    run = every_clause("r1", "interrupted")
+    assert run_verdict(run, clause_rows(run)) == RunVerdict.INTERRUPTED
+    full = every_clause("r2", "complete")  # the same record, complete, passes
+    assert not full.interrupted and run_verdict(full, clause_rows(full)) == RunVerdict.PASS
+
+
+def test_a_run_that_recorded_fewer_tests_than_planned_is_interrupted(new_run):
+    b = new_run("r1", status="complete", planned=5).test("suites/test_pdp.py::test_a", ["PDP-ACT"])
+    assert load_run(b.write()).interrupted
+
+
+def test_an_invalid_time_gives_no_verdict_and_a_target_has_no_margin(new_run):
+    from harness.limits import TCFG_WAIT
+
+    b = new_run("r1").test("suites/test_init.py::test_tcfg", ["OPT-TCFG"])
+    b.timings.append((Timing("OPT-TCFG", "batch", 0.203, TCFG_WAIT.seconds, None,
+                             Verdict.PASS), None))  # fmt: skip
+    b.timing(QIDEACT, float("nan"), "AT+QIDEACT")
+    run = load_run(b.write())
+    rows = {r.clause.id: r for r in clause_rows(run)}
+    assert rows["PDP-DEACT"].verdict == V.ERROR
+    assert rows["OPT-TCFG"].verdict == V.PASS
+    [target] = rows["OPT-TCFG"].timings
+    assert target.margin is None and rows["OPT-TCFG"].tightest is None  # never "−1.5 %"
+    assert tightest_steps(run) == []
