@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     seeds = list(range(args.first, args.first + (1 if args.quick else args.seeds)))
     extra = list(args.pytest_args) + (["-k", "recv"] if args.quick else [])
+    load_before = os.getloadavg()[0]  # timing tests suffer on a loaded machine: say how loaded
     start = stamp()
     with (
         tempfile.TemporaryDirectory(prefix="rough-seeds-") as tmp,
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nseeds: {len(runs)}; tests run: {sum(r.tests for r in runs)}; false failures: {failures}"
     )
     print(f"wall: {wall:.1f} s for {len(runs)} suite runs, {args.jobs} at a time")
+    print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
     passing = sum(r.ok for r in runs)
     target = max(BAR, len(runs))
     print(verdict_line("rough seeds passing the whole suite", passing, ">=", target, digits=0))

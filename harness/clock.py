@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 #: module time; above it the "compressed" run would be slower than the real module.
 MIN_SCALE = 0.001
 MAX_SCALE = 1.0
+#: Wall seconds a stamp may be late on a loaded host (scheduling, a thread's wake-up); with a
+#: time scale a step measured in module time is uncertain by this much divided by the scale.
+HOST_JITTER_WALL = 0.005
 
 
 def stamp() -> int:

@@ -138,9 +138,11 @@ class Doctor:
     def run(self) -> Report:
         try:
             self._storage()
-            if not self.rig.is_sim:
+            if not self.rig.is_sim and self.rig.labgrid is None:
                 self._port(self.rig.serial.port)
                 self._gpio()
+                self._peer_config()
+            elif self.rig.labgrid is not None:  # port and lines are the place's: via the station
                 self._peer_config()
             self._station()
         except _Stop as stopped:
@@ -319,6 +321,9 @@ class Doctor:
                     c["found"] = f"port {station.port}" + (
                         ", simulated module and local peer" if self.rig.is_sim else ""
                     )
+                if station.place is not None:
+                    self._add("labgrid place", Status.OK, repr(station.place))
+                    self._gpio(station.backend)
                 if self.rig.is_sim:
                     self._port(station.port, held_ok=True)
                     self._gpio(station.backend)

@@ -320,6 +320,24 @@ class Place:
             "env_file": str(self.cfg.env) if self.cfg.env is not None else None,
         }
 
+    @property
+    def simulated(self) -> bool:
+        """The place says its module is simulated (a `time_scale` tag): no certification."""
+        return "time_scale" in self.info.get("tags", {})
+
+    def properties(self) -> dict[str, str]:
+        """The same for Allure's environment.properties (flat strings)."""
+        env = self.environment()
+        lines = ", ".join(f"{n} ({c})" for n, c in env["lines"].items())
+        return {
+            "labgrid.coordinator": env["coordinator"],
+            "labgrid.place": env["place"],
+            "labgrid.exporter": str(env["exporter"]),
+            "labgrid.serial": f"{env['serial']['resource']} ({env['serial']['url']})",
+            "labgrid.lines": lines or "none",
+            "labgrid.version": str(env["labgrid_version"]),
+        }
+
     # -- the end --------------------------------------------------------------------------------
     def release(self) -> None:
         """Give the place back and stop the agent (idempotent). Raises AgentLost if the agent
@@ -376,7 +394,8 @@ def acquire_place(rig: Rig, run_dir: str | Path | None = None) -> Place:
         raise HarnessBug(f"rig {rig.name!r} ({rig.file}) is not a labgrid rig")
     where = f"rig {rig.name!r} ({rig.file})"
     log_path = Path(run_dir) / LOG_FILE if run_dir is not None else None
-    place = Place(cfg, where=where, log_path=log_path).acquire(rig.gpio.lines())
+    resources = [str(line.pin) for line in rig.gpio.lines().values()]  # a pin names a resource
+    place = Place(cfg, where=where, log_path=log_path).acquire(resources)
     try:
         _check_time_scale(rig, place)
     except BaseException:

@@ -306,6 +306,7 @@ ESCAPE_SPEC = CommandSpec(command="+++", name="+++", form=Form.EXEC, kind=Kind.E
 # -- line classification --------------------------------------------------------------------
 _EOL = re.compile(rb"[\r\n]")
 _LINE_END = b"\r\n"
+_LEADING_EOL = re.compile(rb"\r?\n?")
 #: What follows a payload echo: maybe its Ctrl+Z, then the CR LF of the module's next line.
 _AFTER_ECHO = re.compile(rb"\x1a?(\r[\r\n]*)?")
 _NOT_CRLF = re.compile(rb"[^\r\n]")
@@ -446,6 +447,7 @@ class Codec:
         self._after_prompt = False
         self._echo_expect: bytes | None = None
         self._echo_paused = False  # a module line is being read: no payload echo inside it
+        self._after_frame = False  # pushed data came before the echo; its CR LF may follow it
         self._echo_tail = False
         self._stage_ok = False
         self._info = 0
@@ -672,29 +674,53 @@ class Codec:
         expect = self._echo_expect
         assert expect is not None
         buf = self._buf
+        # Right after pushed data a CR LF may be that data's end or the start of a module line:
+        # the echo may follow it, but only a whole echo followed by a new line counts then.
+        strict = self._after_frame
+        skips = [0]
+        if strict:
+            lead = _LEADING_EOL.match(buf).end()  # type: ignore[union-attr]
+            if lead == len(buf):
+                return _WAIT
+            skips += [lead] if lead else []
+        verdicts = [(self._echo_at(skip, strict), skip) for skip in skips]
+        for verdict, skip in verdicts:
+            if verdict == _DONE:
+                del buf[:skip]
+                self._take_echo(len(expect), out)
+                self._echo_expect = None
+                self._echo_tail = True
+                self._after_frame = False
+                return _DONE
+        if any(verdict == _WAIT for verdict, _ in verdicts):
+            return _WAIT
+        self._after_frame = False
         k = _common_prefix(buf, expect)
-        if k == len(expect):
-            if not self.numeric and _EOL.search(expect):
-                # An echo holding CR/LF could be the module's own lines: it is the echo only if
-                # a new line of the module's (CR LF, text) follows it; it never runs into one.
-                m = _AFTER_ECHO.match(buf, k)
-                assert m is not None  # every part of the pattern is optional
-                if m.end() == len(buf):
-                    return _WAIT
-                if b"\n" not in (m.group(1) or b""):
-                    return _NO
-            self._take_echo(k, out)
-            self._echo_expect = None
-            self._echo_tail = True
-            return _DONE
-        if k == len(buf):
-            return _WAIT  # so far the bytes are the start of the echo
-        if k and buf[k] in _LINE_END and not _EOL.search(buf, 0, k):
+        if not strict and k and buf[k] in _LINE_END and not _EOL.search(buf, 0, k):
             # The echo stopped at a line of the module's (ESC, over-long input, a URC): the
             # rest may still be echoed after that line.
             self._take_echo(k, out)
             self._echo_expect = expect[k:]
         return _NO
+
+    def _echo_at(self, skip: int, strict: bool) -> int:
+        """Whether the whole echo starts `skip` bytes in: _DONE, _WAIT (maybe), or _NO."""
+        expect = self._echo_expect
+        assert expect is not None
+        buf = self._buf
+        k = _common_prefix(buf[skip:], expect)
+        if k < len(expect):
+            return _WAIT if k == len(buf) - skip else _NO
+        if strict or (not self.numeric and _EOL.search(expect)):
+            # An echo holding CR/LF could be the module's own lines: it is the echo only if a
+            # new line of the module's (CR LF, text) follows it; it never runs into one.
+            m = _AFTER_ECHO.match(buf, skip + k)
+            assert m is not None  # every part of the pattern is optional
+            if m.end() == len(buf):
+                return _WAIT
+            if b"\n" not in (m.group(1) or b""):
+                return _NO
+        return _DONE
 
     def _take_echo(self, k: int, out: list[Event]) -> None:
         out.append(Echo(bytes(self._buf[:k]), self._t, payload=True))
@@ -702,11 +728,13 @@ class Codec:
 
     def _settle_echo(self, out: list[Event]) -> None:
         """The frame gap passed with bytes that could still be the echo: with a line end among
-        them they are the module's lines; else the module stopped echoing there."""
+        or after them they are the module's line; else the module stopped echoing there."""
         expect = self._echo_expect
         assert expect is not None
-        k = _common_prefix(self._buf, expect)
-        if _EOL.search(self._buf, 0, k):
+        buf = self._buf
+        strict, self._after_frame = self._after_frame, False
+        k = _common_prefix(buf, expect)
+        if strict or k < len(buf) or _EOL.search(buf, 0, k) or not k:
             self._echo_paused = True
             return
         self._take_echo(k, out)
@@ -815,6 +843,7 @@ class Codec:
         assert f is not None
         if self._echo_paused and self._echo_expect is not None:
             self._echo_paused = False  # pushed data before the echo: the echo may still come
+            self._after_frame = True
         payload = bytes(f.data)
         if f.kind == "qird":
             out.append(QirdBlock(payload, self._t, f.peer or "", f.proto or "", f.length, complete))

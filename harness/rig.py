@@ -467,14 +467,14 @@ class _Parser:
                 "time_scale",
                 f"{scale:g} on a hardware rig: a real module runs in real time, so it must be 1.0",
             )
-        gpio = self.gpio(self.table(data, "gpio"), is_sim)
-        serial_table = self.table(data, "serial")
+        gpio_table, serial_table = self.table(data, "gpio"), self.table(data, "serial")
         if kind == "labgrid":
-            self.labgrid_kind(data, gpio, serial_table)
+            self.labgrid_kind(data, gpio_table, serial_table)
         elif "labgrid" in data:
             raise self.error("labgrid", 'only a rig with kind = "labgrid" has a [labgrid] table')
-        elif gpio.backend == "labgrid":
+        elif gpio_table.get("backend") == "labgrid":
             raise self.error("gpio.backend", 'use it with kind = "labgrid" and a [labgrid] place')
+        gpio = self.gpio(gpio_table, is_sim)
         # The sim rig's port is the simulator's PTY, a labgrid rig's is its place's: no key.
         serial = self.serial(serial_table, is_sim or kind == "labgrid")
         on_exit = self.choice(data, "", "on_exit", ON_EXIT, "off")
@@ -633,7 +633,8 @@ class _Parser:
             port = -1
         if not parts.hostname or port is None or not (1 <= port <= 65535):
             raise self.error(
-                key, f"{_short(url)} needs a host and a port 1..65535, like scheme://203.0.113.10:7008"
+                key,
+                f"{_short(url)} needs a host and a port 1..65535, like scheme://203.0.113.10:7008",
             )
         return parts.hostname, port
 
@@ -834,7 +835,7 @@ class _Parser:
         )
 
     def labgrid_kind(
-        self, data: Mapping[str, Any], gpio: GpioConfig, serial: Mapping[str, Any]
+        self, data: Mapping[str, Any], gpio: Mapping[str, Any], serial: Mapping[str, Any]
     ) -> None:
         """What a labgrid rig may not say: its port and lines come from the place."""
         if "labgrid" not in data:
@@ -843,10 +844,11 @@ class _Parser:
                 'missing: a kind = "labgrid" rig names its place, e.g. [labgrid] '
                 'coordinator = "192.0.2.5:20408", place = "m95-bench-1"',
             )
-        if gpio.backend not in ("labgrid", "none"):
+        backend = gpio.get("backend", "none")
+        if backend not in ("labgrid", "none"):
             raise self.error(
                 "gpio.backend",
-                f"{_short(gpio.backend)}: a labgrid rig's lines are its place's digital outputs; "
+                f"{_short(backend)}: a labgrid rig's lines are its place's digital outputs; "
                 'use "labgrid" (or "none" for a place without lines)',
             )
         if "port" in serial:

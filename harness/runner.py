@@ -202,25 +202,14 @@ def _certified_something(run, stopped) -> bool:
 def summarise(run, pytest_code: int, stopped: tuple[Category, str] | None = None) -> int:
     """Print clause verdicts, worst margins first, and how the run ended; its exit code."""
     from harness.errors import category_of_name, exit_code_for
-    from harness.report.verdicts import WORST_FIRST, ClauseVerdict, clause_rows
+    from harness.report.console import verdict_table
+    from harness.report.verdicts import ClauseVerdict, clause_rows
 
     rows = [r for r in clause_rows(run) if r.verdict is not ClauseVerdict.NOT_RUN]
-
-    def margin(row) -> float:
-        tight = row.tightest
-        return tight.margin if tight is not None and tight.margin is not None else 2.0
-
-    rows.sort(key=lambda r: (WORST_FIRST.index(r.verdict), margin(r)))
     print()
-    print(f"{'clause':<16} {'verdict':<11} {'tightest step':<34} {'measured':>10} {'limit':>8}")
-    for row in rows:
-        tight = row.tightest
-        step = _cut(tight.command, 34) if tight is not None else ""
-        measured = f"{tight.measured:.2f} s" if tight is not None else ""
-        limit = f"{tight.limit:g} s" if tight is not None and tight.limit else ""
-        print(f"{row.clause.id:<16} {row.verdict.value:<11} {step:<34} {measured:>10} {limit:>8}")
-    bad = [r for r in rows if r.verdict not in (ClauseVerdict.PASS, ClauseVerdict.MARGINAL)]
-    bad = [r for r in bad if r.verdict is not ClauseVerdict.SKIPPED]
+    print(verdict_table(run))
+    good = (ClauseVerdict.PASS, ClauseVerdict.MARGINAL, ClauseVerdict.SKIPPED)
+    bad = [r for r in rows if r.verdict not in good]
     ran = [r for r in rows if r.verdict is not ClauseVerdict.SKIPPED]
     print(f"\n{len(ran)} clauses ran, {len(bad)} did not pass; report: {run.path}")
     categories = {c for c in (category_of_name(t.category) for t in run.tests) if c is not None}
@@ -252,12 +241,3 @@ EXIT_MEANING = {
     ExitCode.RIG_FAULT: "rig fault: nothing was blamed on the module",
     ExitCode.INTERRUPTED: "interrupted or incomplete: some tests did not finish",
 }
-
-
-def _cut(text: str, width: int) -> str:
-    """`text` in at most `width` characters, cut at a word boundary with an ellipsis."""
-    if len(text) <= width:
-        return text
-    head = text[: width - 1]
-    space = head.rfind(" ")
-    return (head[:space] if space > width // 2 else head) + "…"

@@ -144,6 +144,19 @@ class RunRecorder:
         if due or timing.verdict is not Verdict.PASS:
             self._save()
 
+    def add_decision(
+        self, test: str | None, clause: str, what: str, at: float, reaction: str = "continue"
+    ) -> None:
+        """Record one branch the recommended process took (harness.process.Decision) in
+        `decisions`; saved with the next change, like a passing step."""
+        row = {"test": test, "clause": clause, "what": what, "reaction": reaction, "at": at}
+        _check_json("decision", row)
+        with self._lock:
+            self._data.setdefault("decisions", []).append(row)
+            due = stamp() - self._saved_ns >= SAVE_INTERVAL_NS
+        if due:
+            self._save()
+
     def flush(self) -> None:
         self._save()
 
@@ -180,8 +193,11 @@ def load(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RunRecordError(f"{path}: no such file (is this a modemcert run directory?)")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise RunRecordError(f"{path}: unreadable run record: {e}")
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        # ValueError covers bad JSON and integers past Python's digit limit; RecursionError
+        # a record nested too deep to parse.
+        reason = "nested too deep" if isinstance(e, RecursionError) else str(e)[:200]
+        raise RunRecordError(f"{path}: unreadable run record: {reason}")
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise RunRecordError(f"{path}: not a {FORMAT} file (a JSON {kind}, not an object)")

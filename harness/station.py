@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from harness import limits
 from harness.at import ATChannel, ATTimeout, ChannelError
@@ -19,9 +20,11 @@ from harness.files import RunLock
 from harness.gpio import open_backend
 from harness.gpio.base import GpioBackend
 from harness.limits import Timing
+from harness.modem import Identity, IpState, identify, ip_state, sync
+from harness.module_backend import ModuleBackend, module_backend
 from harness.peer.errors import PeerError
-from harness.power import BackOff, Identity, Power, identify, sync
-from harness.recovery import Outage, flow_control, pace_recovery, reopen
+from harness.power import BackOff, Power
+from harness.recovery import RECOVER_WAIT_MAX, Outage, flow_control, pace_recovery, reopen
 from harness.rig import Rig, state_dir_problem
 from harness.serialport import RigTransport
 from harness.transport import Transcript, Transport, TransportError
@@ -61,8 +64,14 @@ class Station:
         self.clock = Clock(scale if scale is not None else rig.time_scale)
         self.mutations = tuple(mutations)
         self.record = record
-        self.sim = None  # harness.sim.SimulatedModule on a sim rig
-        self.pins = None  # harness.gpio.sim.SimPins on a sim rig
+        #: Where the module is (simulator, serial port, labgrid place): harness.module_backend.
+        self.module_backend: ModuleBackend = module_backend(
+            rig,
+            clock=self.clock,
+            run_dir=self.run_dir,
+            state_dir=self.state_dir,
+            mutations=self.mutations,
+        )
         self.peer_server = None  # harness.peer.PeerServer when the peer runs in this process
         self.peer = None  # harness.peer.PeerControl, or None without a control URL
         self.peer_host = rig.peer.host
@@ -78,18 +87,33 @@ class Station:
         #: Serial outages survived (an unplugged adapter that came back), for the run record.
         self.outages: list[Outage] = []
         self.lock: RunLock | None = None
-        self.place = None  # harness.labgrid.Place on a labgrid rig: its port and lines
 
     def __repr__(self) -> str:
         return f"Station({self.rig.name!r}, port={self.port!r}, {self.clock})"
 
     @property
     def port(self) -> str | None:
-        return self.transport.url if self.transport is not None else self.rig.serial.port
+        return self.transport.url if self.transport is not None else self.module_backend.port
+
+    @property
+    def sim(self) -> Any:
+        """The simulated module for fault injection; None unless the module is simulated."""
+        return self.module_backend.sim
+
+    @property
+    def pins(self) -> Any:
+        """The simulator's in-memory pins (harness.gpio.sim.SimPins); None on other rigs."""
+        return self.module_backend.pins
+
+    @property
+    def place(self) -> Any:
+        """The acquired labgrid place (harness.labgrid.Place); None on other rigs."""
+        return self.module_backend.place
 
     # -- bring-up -------------------------------------------------------------------------------
     def start(self) -> Station:
-        """Start the simulator and local peer (sim rig), claim the lines, open the port.
+        """Start the module backend (a simulator, a labgrid place) and a local peer where the
+        rig has one, claim the lines, open the port.
 
         Everything that would make certification impossible is found here, once, as a
         RigFault naming the rig file and what to check (a busy rig, an unusable state dir, a
@@ -100,17 +124,10 @@ class Station:
             if problem:
                 raise StationError(f"{self._where()}: state_dir {self.state_dir}: {problem}")
             self.lock = RunLock(self.state_dir, f"rig {self.rig.name!r}").acquire()
-            if self.rig.is_sim:
-                self._start_sim()
-            elif self.rig.labgrid is not None:
-                from harness.labgrid import acquire_place
-
-                self.place = acquire_place(self.rig, self.run_dir)
+            self.module_backend.start()
             self.transcript = Transcript(self.run_dir / TRANSCRIPT_FILE)
-            port = self.sim.port if self.sim is not None else self.rig.serial.port
-            port = self.place.port if self.place is not None else port
             self.transport = RigTransport(
-                port,
+                self.module_backend.port,
                 self.rig.serial.baud,
                 transcript=self.transcript,
                 rtscts=self.rig.serial.rtscts,
@@ -121,7 +138,7 @@ class Station:
             self._start_peer()
             if self.peer is not None:
                 self._check_peer()
-            self.backend = open_backend(self.rig, self.place or self.pins)
+            self.backend = open_backend(self.rig, self.module_backend.gpio_source())
             if self.rig.has("power"):
                 self.power = Power.from_rig(
                     self.rig, self.backend, self.clock, self.channel, self.record, self.backoff
@@ -131,41 +148,12 @@ class Station:
             raise
         return self
 
-    def _start_sim(self) -> None:
-        from harness.gpio.sim import SimPins
-        from harness.rig import SimConfig
-        from harness.sim import SimulatedModule, Wiring
-
-        cfg = self.rig.sim or SimConfig()
-        profile = cfg.build()
-        lines = self.rig.gpio.lines()
-        self.pins = SimPins()
-        # A line the rig does not wire still exists on the module: the host just never drives
-        # it (a sim rig without [gpio] lines is a UART-only rig, powered on at start).
-        default = Wiring()
-        wiring = Wiring(
-            pwrkey=lines["pwrkey"].pin if "pwrkey" in lines else default.pwrkey,
-            emerg_off=lines["emerg_off"].pin if "emerg_off" in lines else default.emerg_off,
-            status=lines["status"].pin if "status" in lines else default.status,
-            supply=lines["supply"].pin if "supply" in lines else None,
-        )
-        self.sim = SimulatedModule(
-            profile,
-            self.clock,
-            self.pins,
-            wiring,
-            state_dir=self.state_dir,
-            seed=cfg.seed,
-        ).start()
-        for name in self.mutations:
-            self.sim.mutate(name)
-
     def _start_peer(self) -> None:
         from harness.peer import PeerControl, PeerServer
 
         cfg = self.rig.peer
         token = cfg.token.reveal() if cfg.token is not None else None
-        if self.rig.is_sim and cfg.control_url is None:
+        if self.module_backend.local_peer and cfg.control_url is None:
             self.peer_server = PeerServer(
                 listen=(cfg.host, cfg.port), control=("127.0.0.1", 0), clock=self.clock
             ).start()
@@ -193,8 +181,8 @@ class Station:
         channel = self._need_channel()
         if self.power is not None and self.power.is_on() is not True:
             self.power.power_on()
-        elif self.power is None and self.sim is not None:
-            self.sim.power_on_now()
+        elif self.power is None:
+            self.module_backend.power_on_now()  # a real module without lines must be on
         sync(
             channel,
             self.rig.serial.baud,
@@ -231,7 +219,7 @@ class Station:
         except (ATTimeout, ChannelError, TransportError):  # PortClosed: the port went away
             return False
 
-    def recover(self, reason: str) -> str:
+    def recover(self, reason: str, backoff_longest: float = RECOVER_WAIT_MAX) -> str:
         """Bring a wedged module back by the documented route: a lost port reopened first,
         then, within PWR-BACKOFF, EMERG_OFF (PWR-EMERG), power on, sync. Returns what was
         done. Raises StationError where the rig cannot do it, PortLost if the port stays
@@ -245,19 +233,16 @@ class Station:
                 return done
             reason = f"{done}; the module did not answer AT after it"
         if self.power is None:
-            if self.sim is not None:
-                self.sim.power_off_now()
-                self.sim.clear_faults()
-                self.bring_up()
-                return f"{reason}: power cycled the simulator (rig has no PWRKEY line)"
-            raise StationError(
-                f"{reason}, and rig {self.rig.name!r} ({self.rig.file}) has no PWRKEY/EMERG_OFF "
-                "lines to restart it: power-cycle the module by hand, then run again"
-            )
-        if self.sim is not None:
-            self.sim.clear_faults()
+            if not self.module_backend.power_cycle_now():
+                raise StationError(
+                    f"{reason}, and rig {self.rig.name!r} ({self.rig.file}) has no PWRKEY/"
+                    "EMERG_OFF lines to restart it: power-cycle the module by hand, then run again"
+                )
+            self.bring_up()
+            return f"{reason}: power cycled the {self.module_backend.kind} module without lines"
+        self.module_backend.clear_faults()
         how = "EMERG_OFF" if self.power.lines.emerg_off is not None else "PWRKEY"
-        paced = pace_recovery(self.power, self.clock, reason)
+        paced = pace_recovery(self.power, self.clock, reason, backoff_longest)
         self.power.reboot(reason, emergency=how == "EMERG_OFF", wait_backoff=True, progress=paced)
         self.channel.reset_state()
         self.bring_up()
@@ -294,12 +279,9 @@ class Station:
             steps.append(("close the serial port", self.transport.close))
         if self.transcript is not None:
             steps.append(("close the transcript", self.transcript.close))
-        if self.sim is not None:
-            steps.append(("stop the simulator", self.sim.stop))
+        steps += self.module_backend.closers()
         if self.peer_server is not None:
             steps.append(("stop the peer", self.peer_server.stop))
-        if self.place is not None:  # after the serial channel and the lines, which are its
-            steps.append(("release the labgrid place", self.place.release))
         if self.lock is not None:
             steps.append(("release the rig", self.lock.release))
         done = []
@@ -312,8 +294,9 @@ class Station:
                 done.append(what)
             except Exception as e:  # keep closing the rest
                 log.warning("closing the station: could not %s: %s", what, e)
-        self.power = self.channel = self.transport = self.sim = self.peer_server = None
-        self.backend = self.lock = self.place = None
+        self.power = self.channel = self.transport = self.peer_server = None
+        self.backend = self.lock = None
+        self.module_backend = ModuleBackend(self.rig)  # what was started is stopped
 
 
 #: Settings the suites change that a test must find at their defaults (AT+QIMUX=0 …).
@@ -334,7 +317,7 @@ def to_baseline(channel: ATChannel) -> list[str]:
     if channel.in_data_mode:
         channel.escape()
     state = channel.command("AT+QISTAT")
-    if channel.mux or not (state.final or "").endswith("IP INITIAL"):
+    if channel.mux or ip_state(state.final or "") is not IpState.IP_INITIAL:
         deact = channel.command("AT+QIDEACT", limits.QIDEACT.seconds)
         if not deact.ok:
             failed.append(f"AT+QIDEACT → {deact.final}")

@@ -325,7 +325,9 @@ class Transport:
     @baudrate.setter
     def baudrate(self, rate: int) -> None:
         self._baudrate = int(rate)
-        if self._port is not None:
+        # pyserial re-applies an unchanged rate too; over RFC 2217 that is a round of
+        # negotiation and at least 50 ms of sleep.
+        if self._port is not None and self._port.baudrate != self._baudrate:
             try:
                 self._port.baudrate = self._baudrate
             except (ValueError, serial.SerialException) as e:

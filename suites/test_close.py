@@ -12,7 +12,7 @@ import hashlib
 import pytest
 
 from harness import limits
-from harness.modem import IpState, Modem
+from harness.modem import IpState, Modem, ResultCode
 
 #: Payload for the close test: three full inputs (SEND-MAX), so the last may still be in flight
 #: when AT+QICLOSE is sent. Deterministic bytes, every value 0..255 included.
@@ -45,9 +45,9 @@ def test_qiclose_after_the_data_is_sent_is_close_ok(modem, pdp, peer, proto):
     assert opened.connected, f"the {proto} session did not open: {opened.outcome}"
     send_all(modem, PAYLOAD, "CLOSE")
     closed = modem.qiclose()
-    assert closed.final == "CLOSE OK", (
+    assert closed.code is ResultCode.CLOSE_OK, (
         f"CLOSE: AT+QICLOSE answered {[s.text for s in closed.stages]}; the document expects "
-        "CLOSE OK"
+        f"{ResultCode.CLOSE_OK}"
     )
     expect_state(modem, IpState.IP_CLOSE, "CLOSE", "the session was closed")
     conn = peer.wait_connection(limits.QIOPEN.seconds, proto=proto.lower(), after=mark)
@@ -66,9 +66,10 @@ def test_qiclose_after_the_data_is_sent_is_close_ok(modem, pdp, peer, proto):
 def test_qideact_after_qiclose_is_deact_ok_and_ip_initial(modem, tcp_session, timings):
     """AT+QICLOSE, then AT+QIDEACT for a context idle for long → DEACT OK (typ 2–5 s, 90 s at
     most), AT+QISTAT says IP INITIAL, and AT+QIREGAPP (IP INITIAL only) starts over."""
-    assert modem.qiclose().final == "CLOSE OK", "CLOSE-DEACT: AT+QICLOSE must close first"
+    closed = modem.qiclose()
+    assert closed.code is ResultCode.CLOSE_OK, "CLOSE-DEACT: AT+QICLOSE must close first"
     deact = modem.qideact()
-    assert deact.final == "DEACT OK", (
+    assert deact.code is ResultCode.DEACT_OK, (
         f"CLOSE-DEACT: AT+QIDEACT answered {deact.final!r}; the document expects DEACT OK"
     )
     timings.record(deact.timing("CLOSE-DEACT"))
@@ -82,7 +83,7 @@ def test_qideact_with_the_session_open_ends_it(modem, tcp_session, peer, timings
     """AT+QIDEACT while the TCP session is still open → DEACT OK, IP INITIAL, and the session
     is gone with the context: the peer sees its connection end."""
     deact = modem.qideact()
-    assert deact.final == "DEACT OK", (
+    assert deact.code is ResultCode.DEACT_OK, (
         f"CLOSE-DEACT: AT+QIDEACT answered {deact.final!r}; the document expects DEACT OK"
     )
     timings.record(deact.timing("CLOSE-DEACT"))
@@ -98,11 +99,11 @@ def test_qideact_with_the_session_open_ends_it(modem, tcp_session, peer, timings
 #: its final would land on the next command.
 SEQUENCE: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
     ("AT+CSQ", ("+CSQ:",), None),
-    ("AT+QISTAT", (), "STATE: IP INITIAL"),
+    ("AT+QISTAT", (), f"STATE: {IpState.IP_INITIAL}"),
     ("AT+QIMUX?", ("+QIMUX:",), None),
-    ("AT+QIOPEN", (), "ERROR"),
+    ("AT+QIOPEN", (), ResultCode.ERROR),
     ("AT+CGATT?", ("+CGATT:",), None),
-    ("AT+QIDEACT", (), "DEACT OK"),
+    ("AT+QIDEACT", (), ResultCode.DEACT_OK),
     ("AT+QIFGCNT?", ("+QIFGCNT:",), None),
     ("AT+CSQ", ("+CSQ:",), None),
     ("AT", (), None),
@@ -118,7 +119,7 @@ def test_each_answer_ends_with_its_final_before_the_next_command(at):
     at.urcs()  # what came before this test is not its business
     for command, prefixes, final in SEQUENCE:
         reply = at.command(command)
-        want = final or "OK"
+        want = final or ResultCode.OK
         assert reply.final == want, (
             f"ORDER: {command} ended with {reply.final!r} (lines {reply.lines}); expected {want}"
         )

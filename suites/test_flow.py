@@ -2,7 +2,8 @@
 
 FLOW-HAPPY walks power-on to AT+QIDEACT with every step inside its limit and no detour;
 FLOW-RECOVER causes "reboot" and "deactivate and retry" edges for real and checks, from the
-process's decisions, that each ends back on the happy path with no data lost.
+process's decisions, that each ends back on the happy path with no data lost. Every decision is
+kept in timings.json (`decisions`) and shown as a step of the test's Allure result.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 
+import allure
 import pytest
 
 from harness import limits
+from harness.clock import epoch
 from harness.modem import IpState, Modem
-from harness.power import BackOff, Power
-from harness.process import Decision, Process, ProcessError
+from harness.power import BackOff, Power, StillOn
+from harness.process import Decision, Process, ProcessError, ProcessRigError
 from harness.station import Station
 
 #: The happy path of the flow chart, as the clauses of the process's decisions, in order.
@@ -78,8 +81,22 @@ class Guard:
             hook(d)
 
 
+def recorded(timings) -> Callable[[Decision], None]:
+    """A Process observer: each decision into timings.json's `decisions` (with this test) and
+    into the test's Allure steps, so the report shows the path the process took."""
+
+    def keep(d: Decision) -> None:
+        recorder = timings.log.recorder
+        recorder.add_decision(timings.nodeid, d.clause, d.what, epoch(), d.reaction.value)
+        with allure.step(f"{d.title} [{d.reaction.value}]"):
+            pass
+
+    return keep
+
+
 def make_process(station: Station, timings, tmp_path, guard: Guard) -> Process:
-    """The recommended process on the rig's lines, with a back-off history of its own."""
+    """The recommended process on the rig's lines, with a back-off history of its own; its
+    decisions are recorded first, then judged by `guard`."""
     lines = station.power
     power = Power(
         lines.backend,
@@ -90,7 +107,7 @@ def make_process(station: Station, timings, tmp_path, guard: Guard) -> Process:
         expect_rdy=lines.expect_rdy,
     )
     apn, user, password = station.rig.network.credentials()
-    return Process(
+    process = Process(
         Modem(station.channel, station.clock, timings.record),
         station.clock,
         power,
@@ -99,18 +116,26 @@ def make_process(station: Station, timings, tmp_path, guard: Guard) -> Process:
         user=user,
         password=password,
         rate=station.rig.serial.baud,
-        observer=guard,
+        observer=recorded(timings),
     )
+    process.add_observer(guard)
+    return process
 
 
 @contextlib.contextmanager
 def on_the_chart(clause: str) -> Iterator[None]:
     """A process that runs out of the document's recovery (ProcessError) fails `clause`: the
-    module never got back to the happy path."""
+    module never got back to the happy path. A module that stays on through EMERG_OFF on a rig
+    that has the line fails PWR-EMERG, as in suites/test_power.py; other rig errors stay the
+    rig's."""
     try:
         yield
     except ProcessError as e:
         raise AssertionError(f"{clause}: the recommended process gave up: {e}") from None
+    except ProcessRigError as e:
+        if isinstance(e.power_error, StillOn):
+            raise AssertionError(f"PWR-EMERG: EMERG_OFF switches the module off; {e}") from None
+        raise
 
 
 def follows(path: Sequence[str], expected: Sequence[str]) -> bool:

@@ -19,9 +19,8 @@ from harness import limits
 from harness.at import ATChannel, ATError, ATTimeout, UrcKind
 from harness.clock import Clock, Deadline, stamp
 from harness.limits import LimitExceeded, Timing, Verdict
-from harness.modem import Modem, OpenResult
+from harness.modem import Modem, OpenResult, ResultCode, SyncError, sync
 from harness.peer import sha256_hex as sha
-from harness.power import SyncError, sync
 
 T = TypeVar("T")
 
@@ -57,7 +56,7 @@ def power_cycle(station, timings) -> int:
 
 
 def sync_now(station, timings):
-    """INIT-SYNC at the rig's rate (harness.power.sync), every step recorded in this test."""
+    """INIT-SYNC at the rig's rate (harness.modem.sync), every step recorded in this test."""
     serial = station.rig.serial
     return sync(
         station.channel,
@@ -250,7 +249,7 @@ def test_ipr_with_w_survives_a_power_cycle(modem, at, station, timings):
         pytest.skip(f"the rig runs at {station.rig.serial.baud} baud; INIT-IPR names {rate}")
     reply = modem.ipr(rate, store=True)
     timings.record(reply.timing("INIT-IPR"))
-    assert reply.final == "OK", f"INIT-IPR: AT+IPR={rate}&W answered {reply.final!r}"
+    assert reply.code is ResultCode.OK, f"INIT-IPR: AT+IPR={rate}&W answered {reply.final!r}"
     station.power.power_off()
     at.urcs()  # forget URCs of the old boot: the RDY looked for is the new one
     on = stamp()
@@ -440,13 +439,13 @@ def test_qidnsip_1_opens_by_domain_name(modem, at, network, peer, station, timin
     activate(modem, at, station, timings)
     result, conn = open_tcp(modem, peer, host=name)
     stages = [s.text for s in result.reply.stages]
-    assert result.outcome == "CONNECT OK" and result.first_ok, (
+    assert result.outcome is ResultCode.CONNECT_OK and result.first_ok, (
         f'OPT-DNSIP: AT+QIOPEN="TCP","{name}",… with AT+QIDNSIP=1 answered {stages}; '
         "the document expects OK, then CONNECT OK"
     )
     assert conn is not None and conn.open, f"OPT-DNSIP: the peer's connection {conn}"
     reply = modem.qiclose()
-    assert reply.final == "CLOSE OK", f"AT+QICLOSE answered {reply.final!r}"
+    assert reply.code is ResultCode.CLOSE_OK, f"AT+QICLOSE answered {reply.final!r}"
 
 
 def domain_name(station) -> str:
@@ -472,7 +471,7 @@ def test_qindi_1_announces_data_for_qird(modem, at, network, peer, station, timi
     expect_ok(at, "AT+QINDI=1", "OPT-INDI", timings)
     activate(modem, at, station, timings)
     result, conn = open_tcp(modem, peer)
-    assert result.outcome == "CONNECT OK", f"AT+QIOPEN answered {result.outcome!r}"
+    assert result.outcome is ResultCode.CONNECT_OK, f"AT+QIOPEN answered {result.outcome!r}"
     mark = station.transcript.mark()
     at.urcs()
     peer.push(conn.id, HELD)
@@ -557,7 +556,7 @@ def test_received_data_header(modem, at, network, peer, station, timings, clause
         expect_ok(at, command, clause, timings)
     activate(modem, at, station, timings)
     result, conn = open_tcp(modem, peer)
-    assert result.outcome == "CONNECT OK", f"AT+QIOPEN answered {result.outcome!r}"
+    assert result.outcome is ResultCode.CONNECT_OK, f"AT+QIOPEN answered {result.outcome!r}"
     address = f"{peer.host}:{peer.port}"
     mark = station.transcript.mark()
     peer.push(conn.id, PUSHED)
@@ -590,7 +589,7 @@ def open_transparent(modem: Modem, at: ATChannel, peer, station, timings) -> Any
     activate(modem, at, station, timings)
     result, conn = open_tcp(modem, peer)
     stages = [s.text for s in result.reply.stages]
-    assert result.outcome == "CONNECT" and result.first_ok, (
+    assert result.outcome is ResultCode.CONNECT and result.first_ok, (
         f"OPT-MODE: with AT+QIMODE=1 AT+QIOPEN answered {stages}; transparent mode answers "
         "OK, then CONNECT (not CONNECT OK)"
     )
@@ -603,7 +602,7 @@ def leave_transparent(modem: Modem, at: ATChannel, clause: str) -> None:
     escaped = at.escape()
     assert escaped.ok, f"{clause}: +++ after the transparent session answered {escaped}"
     reply = modem.qiclose()
-    assert reply.final == "CLOSE OK", f"{clause}: AT+QICLOSE answered {reply.final!r}"
+    assert reply.code is ResultCode.CLOSE_OK, f"{clause}: AT+QICLOSE answered {reply.final!r}"
 
 
 @pytest.mark.clause("OPT-MODE")

@@ -11,7 +11,7 @@ import pytest
 
 from harness import limits
 from harness.limits import Limit
-from harness.modem import Ack, IpState, Modem
+from harness.modem import Ack, IpState, Modem, ResultCode
 from harness.peer import ConnStats, PeerError, PeerUnreachable
 from harness.peer import sha256_hex as sha
 
@@ -36,7 +36,7 @@ def open_tcp(modem: Modem, peer) -> int:
     peer.set_mode("sink", proto="tcp", count=1)
     mark = peer.mark()
     opened = modem.qiopen("TCP", peer.host, peer.port)
-    assert opened.outcome == "CONNECT OK", (
+    assert opened.outcome is ResultCode.CONNECT_OK, (
         f"OPEN-TCP: AT+QIOPEN answered {opened.outcome!r}; the document says OK, CONNECT OK"
     )
     return peer.wait_connection(limits.QIOPEN.seconds, proto="tcp", after=mark).id
@@ -107,7 +107,7 @@ def test_unacknowledged_heartbeat_reopens_and_resends(modem, pdp, peer, sim, tim
         f"unacknowledged for all {limits.KEEP_CHECK_POLLS} polls; got {ack} after {polls}"
     )
     reply = modem.qiclose()
-    assert reply.final == "CLOSE OK", f"KEEP-CHECK: AT+QICLOSE answered {reply.final!r}"
+    assert reply.code is ResultCode.CLOSE_OK, f"KEEP-CHECK: AT+QICLOSE answered {reply.final!r}"
     second = open_tcp(modem, peer)
     unacknowledged = stream[ack.acked :]
     send(modem, unacknowledged, "the resent heartbeat")

@@ -14,7 +14,7 @@ import pytest
 from harness import limits
 from harness.at import ATError, Reply
 from harness.limits import Limit, LimitExceeded
-from harness.modem import IpState, Modem, OpenResult
+from harness.modem import IpState, Modem, OpenResult, ResultCode
 
 #: A few bytes that show a UDP destination was really set (OPEN-UDP).
 UDP_PROBE = b"modemcert OPEN-UDP probe"
@@ -49,7 +49,7 @@ def expect_connected(result: OpenResult, clause: str, what: str) -> None:
         f"{clause}: {what} answered {[s.text for s in result.reply.stages]}; the document "
         "expects OK first (format and state accepted)"
     )
-    assert result.outcome == "CONNECT OK", (
+    assert result.outcome is ResultCode.CONNECT_OK, (
         f"{clause}: {what} ended in {result.outcome!r}; the document expects CONNECT OK"
     )
 
@@ -74,12 +74,12 @@ def expect_refused(reply, clause: str, why: str) -> None:
 
 def deactivate(modem: Modem, clause: str) -> Reply:
     """AT+QIDEACT → DEACT OK, and the stack is back at IP INITIAL."""
-    reply = modem.qideact()
-    assert reply.final == "DEACT OK", (
-        f"{clause}: AT+QIDEACT answered {reply.final!r}; the document expects DEACT OK"
+    result = modem.qideact()
+    assert result.code is ResultCode.DEACT_OK, (
+        f"{clause}: AT+QIDEACT answered {result.final!r}; the document expects DEACT OK"
     )
     expect_state(modem, IpState.IP_INITIAL, clause, "the context was deactivated")
-    return reply
+    return result.reply
 
 
 def treat_connect_fail(modem: Modem, clause: str = "OPEN-FAIL") -> str:
@@ -89,7 +89,7 @@ def treat_connect_fail(modem: Modem, clause: str = "OPEN-FAIL") -> str:
     assert state is not IpState.CONNECT_OK, f"{clause}: AT+QISTAT says CONNECT OK after a failure"
     if state is IpState.TCP_CONNECTING:
         reply = modem.qiclose()
-        assert reply.final == "CLOSE OK", (
+        assert reply.code is ResultCode.CLOSE_OK, (
             f"{clause}: AT+QICLOSE in TCP CONNECTING answered {reply.final!r}; "
             "the document expects CLOSE OK"
         )
@@ -281,7 +281,7 @@ def test_second_qiopen_is_already_connect_until_qiclose(modem, pdp, peer, statio
     mark = peer.mark()
     again = modem.qiopen("TCP", peer.host, peer.port)
     stages = [s.text for s in again.reply.stages]
-    assert again.outcome == "ALREADY CONNECT" and not again.first_ok, (
+    assert again.outcome is ResultCode.ALREADY_CONNECT and not again.first_ok, (
         f"OPEN-ALREADY: a second AT+QIOPEN with a {first} session up answered {stages}; "
         "the document expects ALREADY CONNECT (instead of OK)"
     )
@@ -291,7 +291,7 @@ def test_second_qiopen_is_already_connect_until_qiclose(modem, pdp, peer, statio
         "OPEN-ALREADY: the refused second open dialled the peer"
     )
     closed = modem.qiclose()
-    assert closed.final == "CLOSE OK", f"OPEN-ALREADY: AT+QICLOSE answered {closed.final!r}"
+    assert closed.code is ResultCode.CLOSE_OK, f"OPEN-ALREADY: AT+QICLOSE answered {closed.final!r}"
     open_again(modem, station, peer, "AT+QICLOSE", "OPEN-ALREADY")
 
 
@@ -304,7 +304,7 @@ def test_refused_port_is_connect_fail_then_the_treatment(modem, pdp, peer, stati
     peer.set_mode("refuse")
     result = modem.qiopen("TCP", peer.host, peer.port)
     assert not result.timed_out, "OPEN-FAIL: no answer to an open to a refused port in 90 s"
-    assert result.first_ok and result.outcome == "CONNECT FAIL", (
+    assert result.first_ok and result.outcome is ResultCode.CONNECT_FAIL, (
         f"OPEN-FAIL: an open to a refused port answered {[s.text for s in result.reply.stages]}; "
         "the document expects OK, then CONNECT FAIL"
     )
@@ -329,7 +329,7 @@ def test_unreachable_address_is_connect_fail_in_time(modem, pdp, peer, sim, stat
     final = timings.record(WORST_FINAL.check(result.elapsed, "AT+QIOPEN unreachable", str(stages)))
     if result.timed_out:
         raise LimitExceeded(f"OPEN-SLOW: no final answer to AT+QIOPEN: {final.timing.describe()}")
-    assert result.first_ok and result.outcome == "CONNECT FAIL", (
+    assert result.first_ok and result.outcome is ResultCode.CONNECT_FAIL, (
         f"OPEN-FAIL: an open to an unreachable address answered "
         f"{[s.text for s in result.reply.stages]}; the document expects OK, then CONNECT FAIL"
     )
@@ -368,11 +368,11 @@ def test_five_failed_opens_then_qideact_and_try_again(modem, pdp, peer, station,
     peer.set_mode("refuse")
     for attempt in range(1, limits.QIOPEN_FAILURES + 1):
         result = modem.qiopen("TCP", peer.host, peer.port)
-        assert result.first_ok and result.outcome == "CONNECT FAIL", (
+        assert result.first_ok and result.outcome is ResultCode.CONNECT_FAIL, (
             f"OPEN-RETRY: attempt {attempt} to a refused port answered "
             f"{[s.text for s in result.reply.stages]}; expected OK, then CONNECT FAIL"
         )
         if modem.qistat() is IpState.TCP_CONNECTING:  # OPEN-FAIL: close before the next try
-            assert modem.qiclose().final == "CLOSE OK"
+            assert modem.qiclose().code is ResultCode.CLOSE_OK
     judge(timings, deactivate(modem, "OPEN-RETRY"), "OPEN-RETRY")
     open_again(modem, station, peer, "AT+QIDEACT", "OPEN-RETRY")

@@ -12,7 +12,7 @@ import pytest
 
 from harness import limits
 from harness.at import ATTimeout, UrcKind
-from harness.modem import IpState, Modem, ip_state
+from harness.modem import IpState, Modem, ResultCode, ip_state
 from harness.station import BASELINE, Station
 
 #: +PDP DEACT has no documented delay; it is waited for as long as a plain command's answer.
@@ -35,7 +35,7 @@ def failed_activation(modem: Modem) -> str | None:
     modem.qiregapp()
     act = modem.qiact()
     deact = modem.qideact()
-    assert deact.final == "DEACT OK", (
+    assert deact.code is ResultCode.DEACT_OK, (
         f"PDP-DEACT: AT+QIDEACT after a failed AT+QIACT answered {deact.final}, not DEACT OK"
     )
     return act.final
@@ -83,7 +83,7 @@ def test_one_qiact_failure_is_retried_not_rebooted(modem, network, station, sim)
     configure(modem, station)
     modem.qiregapp()
     retry = modem.qiact()
-    assert retry.final == "OK", (
+    assert retry.code is ResultCode.OK, (
         f"PDP-ACT-RETRY: one AT+QIACT failure is retried without a reboot; the retry answered "
         f"{retry.final} (the module needs a reboot after a single failure)"
     )
@@ -116,11 +116,11 @@ def test_three_qiact_failures_in_a_row_reboot(modem, network, station):
 
 
 # -- PDP-DEACT --------------------------------------------------------------------------------
-def answering_modem(station: Station, timings) -> Modem:
+def answering_modem(station: Station, timings, recover) -> Modem:
     """The module answering AT, for a test that cannot take the `module` fixture: its baseline
     sends AT+QIDEACT, the very command a PDP-DEACT test must see fail in the test itself."""
     if not station.alive():
-        station.recover("the module did not answer AT before a PDP-DEACT test")
+        recover("the module did not answer AT before a PDP-DEACT test")
     return Modem(station.channel, station.clock, timings.record)
 
 
@@ -136,17 +136,17 @@ def deactivate(modem: Modem) -> str | None:
                 f"host, waiting for DEACT OK, gave up after {limits.QIDEACT.seconds:g} s)"
             ) from None
         raise
-    assert reply.final == "DEACT OK", (
+    assert reply.code is ResultCode.DEACT_OK, (
         f"PDP-DEACT: AT+QIDEACT answers DEACT OK; it answered {reply.final!r}"
     )
     return reply.final
 
 
 @pytest.mark.clause("PDP-DEACT")
-def test_qideact_answers_deact_ok(station, timings):
+def test_qideact_answers_deact_ok(station, timings, recover):
     """AT+QIDEACT answers DEACT OK (typically in 2–5 s, within 90 s) from any state, and after
     QIREGAPP/QIACT/QILOCIP it takes the context down: AT+QISTAT says IP INITIAL."""
-    modem = answering_modem(station, timings)
+    modem = answering_modem(station, timings, recover)
     deactivate(modem)  # from whatever state the previous test left
     for command in BASELINE:  # the default IP settings the other steps assume
         station.channel.command(command, check=True)
@@ -160,7 +160,7 @@ def test_qideact_answers_deact_ok(station, timings):
 
 
 @pytest.mark.clause("PDP-DEACT")
-def test_qideact_without_answer_in_90s_reboot(modem, pdp, station, sim, timings, at):
+def test_qideact_without_answer_in_90s_reboot(modem, pdp, station, sim, timings, at, recover):
     """No answer to AT+QIDEACT in 90 s: restart the module by EMERG_OFF; it comes back at
     IP INITIAL and the context activates again."""
     sim.inject("qideact_hang")
@@ -171,7 +171,7 @@ def test_qideact_without_answer_in_90s_reboot(modem, pdp, station, sim, timings,
     assert partial is not None and partial.elapsed >= limits.QIDEACT.seconds, (
         "AT-TIMEOUT: the harness waits the full documented limit before giving up"
     )
-    station.recover("AT+QIDEACT gave no answer in 90 s (PDP-DEACT)")
+    recover("AT+QIDEACT gave no answer in 90 s (PDP-DEACT)")
     assert modem.qistat() is IpState.IP_INITIAL
     modem.wait_registered("CREG", limits.CREG_REGISTERED.seconds)
     configure(modem, station)
@@ -196,12 +196,14 @@ def test_pdp_deact_urc_then_start_over(modem, tcp_session, station, sim, at, pee
     state = modem.qistat()
     assert state is IpState.PDP_DEACT, f"PDP-LOST: after +PDP DEACT AT+QISTAT says {state}"
     deact = modem.qideact()
-    assert deact.final == "DEACT OK", f"PDP-LOST: AT+QIDEACT answered {deact.final}"
+    assert deact.code is ResultCode.DEACT_OK, f"PDP-LOST: AT+QIDEACT answered {deact.final}"
     configure(modem, station)
     activate(modem)
     mark = peer.mark()
     opened = modem.qiopen("TCP", peer.host, peer.port)
-    assert opened.outcome == "CONNECT OK", f"after starting over, AT+QIOPEN: {opened.outcome}"
+    assert opened.outcome is ResultCode.CONNECT_OK, (
+        f"after starting over, AT+QIOPEN: {opened.outcome}"
+    )
     conn = peer.wait_connection(limits.QIOPEN.seconds, proto="tcp", after=mark)
     data = b"after +PDP DEACT, PDP-ACT again"
     sent = modem.qisend(data)

@@ -14,6 +14,7 @@ from harness import limits
 from harness.at import ATChannel, ATTimeout, Reply, UrcKind
 from harness.clock import Clock
 from harness.limits import Timing, Verdict
+from harness.modem import ResultCode
 from harness.power import QUIET_FACTOR, BackOff, BackOffActive, Power, PowerError
 from harness.station import Station
 
@@ -21,10 +22,10 @@ from harness.station import Station
 CALENDAR_ORIGIN = 1_767_225_600.0
 
 
-def answering(station: Station) -> Power:
+def answering(station: Station, recover) -> Power:
     """The rig's power lines, with the module on and answering AT (recovered if it was not)."""
     if not station.alive():
-        station.recover("the module did not answer AT before a power test")
+        recover("the module did not answer AT before a power test")
     return station.power
 
 
@@ -71,10 +72,10 @@ def test_pwrkey_on_within_2s(station, timings):
 # -- PWR-OFF ----------------------------------------------------------------------------------
 @pytest.mark.clause("PWR-OFF")
 @pytest.mark.requires("power", "status", "supply")
-def test_pwrkey_off_pulse_then_supply_cut_after_12s(station, timings):
+def test_pwrkey_off_pulse_then_supply_cut_after_12s(station, timings, recover):
     """Power off: PWRKEY pulled for under 1 s (0.6–1 s); the module logs out, says NORMAL POWER
     DOWN and drops STATUS within 12 s; only then is the supply cut."""
-    power = answering(station)
+    power = answering(station, recover)
     station.channel.urcs()
     mark = len(timings.steps)
     result = power.power_off()
@@ -147,7 +148,7 @@ def test_network_command_waits_past_60s_for_its_own_limit(modem, pdp, sim, timin
     sim.inject("qideact_slow", seconds=slow)
     with timings.provoked(f"fault injected: qideact_slow seconds={slow:g}"):
         reply = modem.qideact()
-    assert reply.final == "DEACT OK", f"PDP-DEACT: AT+QIDEACT answered {reply.final}"
+    assert reply.code is ResultCode.DEACT_OK, f"PDP-DEACT: AT+QIDEACT answered {reply.final}"
     assert reply.elapsed > limits.DEFAULT_COMMAND.seconds, (
         f"the DEACT OK came after {reply.elapsed:.1f} s: the fault did not slow it down"
     )
@@ -216,12 +217,12 @@ def test_backoff_at_once_then_10_30_60_min(station, timings, tmp_path):
 
 @pytest.mark.clause("PWR-BACKOFF")
 @pytest.mark.requires("power")
-def test_reboot_at_once_then_not_for_10_min(station, timings, tmp_path):
+def test_reboot_at_once_then_not_for_10_min(station, timings, tmp_path, recover):
     """The first reboot of a streak happens at once and the module comes back; a second one
     asked for right after is refused (10 min to wait) and leaves the module alone."""
     calendar = Calendar(station.clock)
     backoff = BackOff(tmp_path / "state", station.clock, now=calendar)
-    rig_power = answering(station)
+    rig_power = answering(station, recover)
     power = Power(
         rig_power.backend,
         rig_power.lines,

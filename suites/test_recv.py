@@ -13,7 +13,7 @@ import pytest
 
 from harness import limits
 from harness.at import ATChannel, ATTimeout, Received, UrcKind
-from harness.modem import IpState, Modem
+from harness.modem import IpState, Modem, ResultCode
 from harness.peer import sha256_hex as sha
 
 #: The document's example payload (ch. 5: "IPD36TCP:1234567890abcdefghijklmnopqrstuvwxyz").
@@ -33,7 +33,7 @@ def open_tcp(modem: Modem, peer) -> int:
     modem.channel.drain()
     mark = peer.mark()
     opened = modem.qiopen("TCP", peer.host, peer.port)
-    assert opened.outcome == "CONNECT OK", (
+    assert opened.outcome is ResultCode.CONNECT_OK, (
         f"OPEN-TCP: AT+QIOPEN answered {opened.outcome!r}; the document says OK, CONNECT OK"
     )
     return peer.wait_connection(limits.QIOPEN.seconds, proto="tcp", after=mark).id
@@ -123,7 +123,9 @@ def test_received_udp_datagram(modem, pdp, peer, at):
     at.drain()
     mark = peer.mark()
     opened = modem.qiopen("UDP", peer.host, peer.udp_port)
-    assert opened.outcome == "CONNECT OK", f"OPEN-UDP: AT+QIOPEN answered {opened.outcome!r}"
+    assert opened.outcome is ResultCode.CONNECT_OK, (
+        f"OPEN-UDP: AT+QIOPEN answered {opened.outcome!r}"
+    )
     assert modem.qisend(b"hello").ok, "SEND-VAR: the first datagram was not sent"
     flow = peer.wait_connection(ARRIVAL, proto="udp", after=mark)
     collect(at, len(b"hello"))  # the peer's echo of it

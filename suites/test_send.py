@@ -11,7 +11,7 @@ import pytest
 
 from harness import limits
 from harness.at import ATChannel, ATTimeout
-from harness.modem import Ack, Modem, OpenResult
+from harness.modem import Ack, Modem, OpenResult, ResultCode
 from harness.peer import ConnStats, PeerError, PeerUnreachable
 from harness.peer import sha256_hex as sha
 
@@ -35,7 +35,7 @@ def open_session(modem: Modem, peer, proto: str = "TCP") -> tuple[OpenResult, in
     port = peer.port if proto == "TCP" else peer.udp_port
     mark = peer.mark()
     opened = modem.qiopen(proto, peer.host, port)
-    assert opened.outcome == "CONNECT OK", (
+    assert opened.outcome is ResultCode.CONNECT_OK, (
         f'OPEN-{proto}: AT+QIOPEN="{proto}" to the peer answered {opened.outcome!r}; the document '
         "says OK, then CONNECT OK"
     )
@@ -72,7 +72,7 @@ def assert_send_ok(result, clause: str, what: str) -> None:
     assert result.reply.stages and result.reply.stages[0].text == ">", (
         f"{clause}: {what}: no '> ' prompt before the data; stages {result.reply.stages}"
     )
-    assert result.outcome == "SEND OK", (
+    assert result.outcome is ResultCode.SEND_OK, (
         f"{clause}: {what} answered {result.outcome!r}; the document says SEND OK"
     )
 
@@ -299,7 +299,9 @@ class WindowedSend:
 
     def _reopen(self) -> None:
         reply = self.modem.qiclose()
-        assert reply.final == "CLOSE OK", f"SEND-WINDOW: AT+QICLOSE answered {reply.final!r}"
+        assert reply.code is ResultCode.CLOSE_OK, (
+            f"SEND-WINDOW: AT+QICLOSE answered {reply.final!r}"
+        )
         self.peer.set_mode("sink", proto="tcp", count=1)
         _, conn = open_session(self.modem, self.peer)
         self.conns.append(conn)

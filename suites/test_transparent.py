@@ -11,7 +11,7 @@ import pytest
 
 from harness import limits
 from harness.at import ATChannel, EscapeResult
-from harness.modem import IpState, Modem, OpenResult
+from harness.modem import IpState, Modem, OpenResult, ResultCode
 from harness.peer import ConnStats, PeerError, PeerUnreachable
 from harness.peer import sha256_hex as sha
 from harness.station import Station
@@ -164,7 +164,7 @@ def test_escape_returns_to_command_mode(transparent, peer, at):
         f"TRANS-ESC: the peer holds {seen.bytes_in} bytes ({seen.ended}); +++ must not be data"
     )
     reply = transparent.qiclose()
-    assert reply.final == "CLOSE OK", f"TRANS-ESC: AT+QICLOSE answered {reply.final!r}"
+    assert reply.code is ResultCode.CLOSE_OK, f"TRANS-ESC: AT+QICLOSE answered {reply.final!r}"
     assert not peer.wait_ended(conn, ARRIVAL).open
 
 
@@ -205,7 +205,7 @@ def test_real_close_leaves_data_mode(transparent, module, peer, at):
         "(the module had already left data mode)"
     )
     reply = transparent.qideact()
-    assert reply.final == "DEACT OK", f"TRANS-CLOSED: AT+QIDEACT answered {reply.final!r}"
+    assert reply.code is ResultCode.DEACT_OK, f"TRANS-CLOSED: AT+QIDEACT answered {reply.final!r}"
     activate(transparent, module)
     reopened, _ = open_transparent(transparent, peer)
     at.write_data(b"again")

@@ -14,7 +14,13 @@ from typing import Any, overload
 from urllib.parse import urlsplit
 
 from harness.clock import Clock
-from harness.peer.errors import PeerError, PeerTimeout, PeerUnreachable
+from harness.peer.errors import (
+    RIG_STATUSES,
+    PeerError,
+    PeerRequestRefused,
+    PeerTimeout,
+    PeerUnreachable,
+)
 from harness.peer.modes import encode_bytes
 from harness.peer.stats import ConnStats
 
@@ -230,7 +236,10 @@ class PeerControl:
             )
         if response.status >= 400 or not isinstance(answer, dict):
             reason = answer.get("error", str(answer)) if isinstance(answer, dict) else str(answer)
-            raise PeerError(
+            # The token refused, or the peer too busy, is the rig's; any other refusal is a
+            # request the harness should not have made.
+            refused = PeerError if response.status in RIG_STATUSES else PeerRequestRefused
+            raise refused(
                 f"peer at {self.url} refused {method} {path} (HTTP {response.status}): {reason}",
                 reason=reason,
                 status=response.status,

@@ -7,7 +7,7 @@ bad address, port or token are a `UsageFault`.
 
 from __future__ import annotations
 
-from harness.errors import RigFault, UsageFault
+from harness.errors import Category, RigFault, UsageFault
 
 
 class PeerError(RigFault):
@@ -22,6 +22,20 @@ class PeerError(RigFault):
 
 class PeerUnreachable(PeerError):
     """Nothing answers at the control URL (connection refused, timed out, not a peer)."""
+
+
+class PeerRequestRefused(PeerError):
+    """The peer refused a request as malformed (400, 404, 413, …): the harness asked wrongly.
+
+    A harness error for this test, not a rig fault that stops the run.
+    """
+
+    category = Category.HARNESS_ERROR
+    stops_run = False
+
+
+#: Refusals that say the rig is not usable (token, busy): they stop the run as rig faults.
+RIG_STATUSES = frozenset({401, 403, 429, 503})
 
 
 class PeerTimeout(PeerError):

@@ -40,7 +40,8 @@ CSS = """
 }
 section.page { break-after: page; page-break-after: always; }
 section.page:last-child { break-after: auto; page-break-after: auto; }
-.identity th { width: 8em; } .identity td { min-width: 10em; } .overall { font-size: 1.4em; margin: .4em 0 .8em; }
+.identity th { width: 8em; } .identity td { min-width: 10em; }
+.overall { font-size: 1.4em; margin: .4em 0 .8em; }
 .signature td { height: 2.6em; width: 30%; } .signature td:first-child { width: 10%; }
 .statement { font-size: .95em; }
 section.page { position: relative; }

@@ -1,7 +1,9 @@
 """Keep the newest N runs of each rig under reports/ and delete the older run directories.
 
 Only directories holding a timings.json are runs; the run `reports/latest` points at and
-anything else under reports/ (Allure history, notes) is never touched.
+anything else under reports/ (Allure history, notes) is never touched. Complete runs and the
+rest (aborted by a rig fault, interrupted, never finished) are counted apart: N of each are
+kept, so a night of rig faults never pushes out the runs that certified something.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ from harness.report.runs import LATEST, ReportError, list_runs
 from harness.runrecord import RunRecordError, load
 
 
-def _rig(path: Path) -> str:
-    """The run's rig name; "" when the record cannot say (it is pruned with the unnamed)."""
+def _rig(path: Path) -> tuple[str, bool]:
+    """The run's rig name ("" when the record cannot say: pruned with the unnamed) and
+    whether it is complete (status "complete", or an older record that says it finished)."""
     try:
         run = load(path).get("run")
     except (RunRecordError, RecursionError, ValueError):
-        return ""
-    rig = run.get("rig") if isinstance(run, dict) else None
-    return rig if isinstance(rig, str) else ""
+        return "", False
+    if not isinstance(run, dict):
+        return "", False
+    rig = run.get("rig")
+    status = run.get("status")
+    complete = status == "complete" if status is not None else bool(run.get("finished"))
+    return (rig if isinstance(rig, str) else ""), complete
 
 
 def runs_to_prune(reports_dir: Path, keep: int) -> list[Path]:
@@ -29,7 +36,7 @@ def runs_to_prune(reports_dir: Path, keep: int) -> list[Path]:
         raise ReportError(f"--prune {keep}: keep at least 1 run per rig")
     latest = reports_dir / LATEST
     protected = latest.resolve() if latest.exists() else None
-    by_rig: dict[str, list[Path]] = {}
+    by_rig: dict[tuple[str, bool], list[Path]] = {}
     for run in list_runs(reports_dir):  # oldest first
         by_rig.setdefault(_rig(run), []).append(run)
     doomed = []

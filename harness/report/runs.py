@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.errors import Category, Outcome
+from harness.errors import Category, Outcome, UsageFault
 from harness.runrecord import FILENAME, RunRecordError, load
 
 #: Where `modemcert run` writes runs, relative to the working directory.
@@ -38,7 +38,7 @@ MAX_SECONDS = 1e7
 WARNINGS_SHOWN = 8
 
 
-class ReportError(Exception):
+class ReportError(UsageFault):
     """A user error (bad path, not a run, unreadable record): one line, no traceback."""
 
 
@@ -75,8 +75,8 @@ class RunInfo:
     @property
     def simulated(self) -> bool:
         """A simulated module: nothing it did certifies a real one."""
-        if self.rig_kind:
-            return self.rig_kind == "sim"
+        if self.rig_kind:  # a labgrid place may hold a simulated module too (run.sim)
+            return self.rig_kind == "sim" or self.sim is not None
         return self.sim is not None or self.rig == "sim"
 
     @property

@@ -260,8 +260,8 @@ def _banner(
     state = "powered on" if args.power == "on" else "off (press PWRKEY via the control socket)"
     print(f"{sim.port}", flush=True)
     print(
-        f"modemcert sim: {profile.model} on {sim.port}{f' ({link})' if link else ''}, {state}, "
-        f"time scale {args.scale}",
+        f"modemcert sim: {profile.model} ({profile.name} profile, seed {args.seed}) on "
+        f"{sim.port}{f' ({link})' if link else ''}, {state}, time scale {args.scale}",
         file=sys.stderr,
     )
     if control is not None:

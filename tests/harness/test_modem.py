@@ -19,10 +19,12 @@ from harness.modem import (
     Modem,
     ModuleDeviation,
     Registration,
+    ResultCode,
     ip_state,
+    result_code,
+    sync,
 )
 from harness.peer import PeerControl, PeerServer, sha256_hex
-from harness.power import sync
 from harness.sim import SimulatedModule
 from harness.transport import Transport
 
@@ -117,21 +119,21 @@ def test_qiopen_outcomes_are_returned_not_raised(scripted, pty_responder):
     pty_responder.on(cmd, frame("OK"), frame("CONNECT OK"))
     opened = modem.qiopen("tcp", "127.0.0.1", 7007)
     assert opened.connected and opened.first_ok and opened.accepted
-    assert opened.outcome == opened.result == "CONNECT OK" and not opened.timed_out
+    assert opened.outcome is opened.result is ResultCode.CONNECT_OK and not opened.timed_out
     assert [t.clause for t in timings] == ["OPEN-TCP"]
     assert timings[0].verdict is Verdict.PASS and timings[0].measured == opened.elapsed
 
     pty_responder.on(cmd, frame("OK"), frame("CONNECT FAIL"))
     failed = modem.qiopen("TCP", "127.0.0.1", 7007)
-    assert failed.outcome == "CONNECT FAIL" and failed.first_ok and not failed.connected
+    assert failed.outcome is ResultCode.CONNECT_FAIL and failed.first_ok and not failed.connected
 
     pty_responder.on(cmd, frame("ALREADY CONNECT"), frame("ERROR"))
     already = modem.qiopen("TCP", "127.0.0.1", 7007)
-    assert already.outcome == "ALREADY CONNECT" and not already.first_ok
+    assert already.outcome is ResultCode.ALREADY_CONNECT and not already.first_ok
 
     pty_responder.on(cmd, frame("ERROR"))
     refused = modem.qiopen("TCP", "127.0.0.1", 7007)
-    assert refused.outcome == "ERROR" and not refused.first_ok
+    assert refused.outcome is ResultCode.ERROR and not refused.first_ok
     assert len(timings) == 1  # only a connection is a CONNECT OK latency
 
 
@@ -143,16 +145,53 @@ def test_qiopen_without_a_final_in_time_is_timed_out(scripted, pty_responder):
     assert result.elapsed >= 30.0 and not timings
 
 
+def test_refusals_the_document_reacts_to_are_typed_results(scripted, pty_responder):
+    modem, _ = scripted
+    pty_responder.on(b"AT+QIDEACT\r", frame("DEACT OK"))
+    deact = modem.qideact()
+    assert deact.ok and deact.code is ResultCode.DEACT_OK and deact.command == "AT+QIDEACT"
+    assert deact.timing().clause == "PDP-DEACT"
+    pty_responder.on(b"AT+QIACT\r", frame("+CME ERROR: 3"))
+    act = modem.qiact()  # returned, not raised: PDP-ACT-RETRY counts it
+    assert not act.ok and act.code is ResultCode.ERROR and act.error_code == 3
+    pty_responder.on(b"AT+QICLOSE\r", frame("ERROR"))
+    assert modem.qiclose().code is ResultCode.ERROR
+    pty_responder.on(b"AT+QIREGAPP\r", frame("OK"))
+    assert modem.qiregapp().code is ResultCode.OK
+
+
+def test_a_result_code_is_read_as_printed(scripted, pty_responder):
+    """QICLOSE/QIDEACT are the single-connection forms: `0, CLOSE OK` is no CLOSE OK there,
+    while QIOPEN/QISEND finals may carry a link index."""
+    modem, _ = scripted
+    pty_responder.on(b"AT+QICLOSE\r", frame("0, CLOSE OK"))
+    closed = modem.qiclose()
+    assert closed.ok and closed.code is None and closed.final == "0, CLOSE OK"
+    assert result_code("1, CONNECT OK") is ResultCode.CONNECT_OK
+    assert result_code("1, CLOSE OK", link_index=False) is None
+    assert result_code("10.7.1.22") is None and result_code(None) is None
+    assert repr(ResultCode.DEACT_OK) == "'DEACT OK'"  # failure messages quote the module
+
+
+def test_commands_without_a_documented_reaction_raise_on_refusal(scripted, pty_responder):
+    modem, _ = scripted
+    pty_responder.on(b"AT+QIMODE=1\r", frame("ERROR"))
+    with pytest.raises(ATError):
+        modem.qimode(1)
+    pty_responder.on(b"AT+QIHEAD=1\r", frame("OK"))
+    assert modem.qihead(1).code is ResultCode.OK
+
+
 def test_qisend_fixed_and_variable(scripted, pty_responder):
     modem, _ = scripted
     pty_responder.on(b"AT+QISEND=3\r", b"\r\n> ")
     pty_responder.on(b"\x08\x1a\x1b", frame("SEND OK"))
     sent = modem.qisend(b"\x08\x1a\x1b", fixed=True)
-    assert sent.ok and sent.sent == 3 and sent.outcome == "SEND OK"
+    assert sent.ok and sent.sent == 3 and sent.outcome is ResultCode.SEND_OK
     pty_responder.on(b"AT+QISEND\r", b"\r\n> ")
     pty_responder.on(b"TEST\x1a", frame("SEND FAIL"))
     full = modem.qisend(b"TEST")
-    assert not full.ok and full.sent == 0 and full.outcome == "SEND FAIL"
+    assert not full.ok and full.sent == 0 and full.outcome is ResultCode.SEND_FAIL
 
 
 def test_qird_blocks_closed_and_over_length(scripted, pty_responder):
@@ -301,9 +340,9 @@ def test_the_happy_path_end_to_end(live):
     assert ack.nacked == 0 and ack.sent == ack.acked == len(payload) + 4
     stats = live.peer.wait_bytes(conn, len(payload) + 4, 30)
     assert stats.sha256_in == sha256_hex(payload + b"TEST")
-    assert m.qiclose().final == "CLOSE OK"
+    assert m.qiclose().code is ResultCode.CLOSE_OK
     assert m.qistat() is IpState.IP_CLOSE
-    assert m.qideact().final == "DEACT OK"
+    assert m.qideact().code is ResultCode.DEACT_OK
     assert m.qistat() is IpState.IP_INITIAL
 
 
@@ -312,15 +351,15 @@ def test_open_outcomes_from_the_simulator(live):
     live.until_ready()
     assert m.qiregapp().ok
     wrong_state = m.qiopen("TCP", live.host, live.port)  # IP START: OPEN-ERR-STATE
-    assert wrong_state.outcome == "ERROR"
+    assert wrong_state.outcome is ResultCode.ERROR
     assert m.qiact().ok and m.qilocip()
     assert m.qiopen("UDP", live.host, live.port).connected
     assert live.timings[-1].clause == "OPEN-UDP"
-    assert m.qiopen("TCP", live.host, live.port).outcome == "ALREADY CONNECT"
+    assert m.qiopen("TCP", live.host, live.port).outcome is ResultCode.ALREADY_CONNECT
     assert m.qiclose().ok
     live.peer.set_mode("refuse")
     refused = m.qiopen("TCP", live.host, live.port)
-    assert refused.outcome == "CONNECT FAIL" and refused.first_ok
+    assert refused.outcome is ResultCode.CONNECT_FAIL and refused.first_ok
     live.peer.reset()
     live.sim.inject("qiopen_hang")
     hung = m.qiopen("TCP", live.host, live.port, timeout=5.0)

@@ -369,6 +369,20 @@ def test_an_echo_cut_short_by_esc_then_the_rest_never_comes():
     assert (s.payload_echo, s.final, s.lines) == (b"abc", "OK", [])
 
 
+@pytest.mark.parametrize("pushed", [b"\r\nIPD6:CLOSED", b"\r\nIPD6:CLOSED\r\n"])
+@pytest.mark.parametrize("echoed", [True, False])
+def test_pushed_data_between_the_prompt_and_the_echo(pushed, echoed):
+    """Pushed data (with or without a CR LF after it, §14) before the payload echo: the echo
+    may still come, and if it does not, `SEND` + ` OK` must not be taken for it."""
+    codec = Codec()
+    codec.begin(spec_for("AT+QISEND=4"))
+    feed(codec, b"AT+QISEND=4\r\r\n> ")
+    codec.payload_sent(b"SEND", echo=True)
+    s = summarize(feed(codec, pushed, b"SEND" if echoed else b"", frame("SEND OK")))
+    assert [r.payload for r in s.received] == [b"CLOSED"]
+    assert (s.payload_echo, s.final, s.lines) == (b"SEND" if echoed else b"", "SEND OK", [])
+
+
 def test_with_echo_on_a_urc_before_the_echo_is_not_the_reply():
     """+CPIN: READY at boot while AT+CPIN? is in flight, before its echo: a URC."""
     codec, _ = exchange("AT", b"AT\r" + frame("OK"))

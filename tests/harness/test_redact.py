@@ -86,3 +86,17 @@ def test_the_transcript_file_never_holds_a_secret_however_it_is_chunked(tmp_path
     assert SECRET.encode() not in written and IMEI.encode() not in written
     assert written == r.bytes(stream), "everything else arrives whole and in order"
     assert b"".join(e.data for e in t.entries() if e.dir == "rx") == stream, "memory stays raw"
+
+
+def test_held_digits_are_written_with_the_next_record_or_at_close(tmp_path):
+    path = tmp_path / "uart.jsonl"
+    t = Transcript(path)
+    t.record("rx", b"+CSQ: 2")
+    held = b"".join(bytes.fromhex(json.loads(ln)["hex"]) for ln in path.read_text().splitlines())
+    t.record("rx", b"5,0\r\n")
+    t.record("tx", b"AT\r")
+    t.record("rx", b"OK 42")
+    t.close()
+    rx = [bytes.fromhex(json.loads(line)["hex"]) for line in path.read_text().splitlines()]
+    assert held == b"+CSQ: ", "a trailing digit may be the start of an IMEI: it waits"
+    assert rx == [b"+CSQ: ", b"25,0\r\n", b"AT\r", b"OK ", b"42"]

@@ -409,7 +409,12 @@ def test_rig_error_exit_prints_one_line_and_exits_2(tmp_path, capsys):
         ("[peer]", '[network]\nuser = "é"\n[peer]', "network.user", "AT+QICSGP"),
         ("[peer]", '[sim]\nprofile = "m99"\n[peer]', "sim.profile", "unknown module profile"),
         ("[peer]", "[sim]\nseed = -1\n[peer]", "sim.seed", "not a seed"),
-        ("[peer]", "[sim.overrides]\nno_such = 1\n[peer]", "sim.overrides.no_such", "has no setting"),
+        (
+            "[peer]",
+            "[sim.overrides]\nno_such = 1\n[peer]",
+            "sim.overrides.no_such",
+            "has no setting",
+        ),
         ("[peer]", '[sim.overrides]\nlat_qiact = "x"\n[peer]', "sim.overrides.lat_qiact", "LOW"),
     ],
 )
@@ -440,6 +445,8 @@ def test_a_hardware_peer_must_be_an_address_the_module_can_dial(tmp_path):
 
 
 def test_profile_overrides_load_into_the_simulator_profile(tmp_path):
-    rig = load_rig(write(tmp_path, SIM + "[sim.overrides]\nlat_qiact = [0.5, 3]\ncpin_space = false\n"))
+    rig = load_rig(
+        write(tmp_path, SIM + "[sim.overrides]\nlat_qiact = [0.5, 3]\ncpin_space = false\n")
+    )
     profile = rig.sim.build()
     assert profile.lat_qiact == (0.5, 3.0) and profile.cpin_space is False

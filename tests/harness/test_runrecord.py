@@ -299,3 +299,15 @@ def test_mask_imei_can_keep_fewer_digits():
     assert mask_imei("861234567890123", keep=0) == "x" * 15
     assert mask_imei("861234567890123", keep=5) == "xxxxxxxxxx90123"
     assert mask_imei(mask_imei("861234567890123")) == "xxxxxxxxxxxx123"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"format": ' + "[" * 100_000 + "]" * 100_000 + "}", '{"x": 1' + "0" * 5000 + "}"],
+    ids=["nested-too-deep", "integer-too-long"],
+)
+def test_a_record_python_cannot_parse_is_one_error_naming_the_file(tmp_path, text):
+    (tmp_path / "timings.json").write_text(text)
+    with pytest.raises(RunRecordError) as info:
+        load(tmp_path)
+    assert str(tmp_path) in str(info.value) and len(str(info.value)) < 400

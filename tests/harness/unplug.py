@@ -113,29 +113,33 @@ class UnpluggablePort:
 def station_class(link: Path, holder: list):
     """A Station whose simulator is reached through an UnpluggablePort at `link`; the port is
     appended to `holder` once the station starts."""
+    from harness.module_backend import SimulatorBackend
     from harness.station import Station
 
-    class _SimThroughPort:
-        def __init__(self, sim, port: UnpluggablePort) -> None:
-            self._sim, self._port = sim, port
+    class SimThroughPort(SimulatorBackend):
+        unpluggable: UnpluggablePort | None = None
+
+        def start(self):
+            super().start()
+            self.unpluggable = UnpluggablePort(self.sim.port, link)
+            holder.append(self.unpluggable)
+            return self
 
         @property
-        def port(self) -> str:
-            return self._port.path
+        def port(self) -> str | None:
+            return self.unpluggable.path if self.unpluggable is not None else None
 
-        def stop(self) -> None:
-            self._port.close()
-            self._sim.stop()
-
-        def __getattr__(self, name):
-            return getattr(self._sim, name)
+        def closers(self):
+            closers = super().closers()
+            if self.unpluggable is not None:
+                closers.insert(0, ("unplug the port", self.unpluggable.close))
+            return closers
 
     class UnpluggableStation(Station):
-        def _start_sim(self) -> None:
-            super()._start_sim()
-            port = UnpluggablePort(self.sim.port, link)
-            holder.append(port)
-            self.sim = _SimThroughPort(self.sim, port)
+        def __init__(self, rig, run_dir, **kwargs) -> None:
+            super().__init__(rig, run_dir, **kwargs)
+            sim = self.module_backend
+            self.module_backend = SimThroughPort(rig, sim.clock, sim.state_dir, sim.mutations)
 
     return UnpluggableStation
 

@@ -40,7 +40,5 @@ def test_process_based_tests_skip_on_a_rig_without_power_lines(tmp_path):
     assert set(outcomes.values()) <= {"passed", "skipped"}, done.stdout[-3000:]
     skipped = [t for t in tests if t["outcome"] == "skipped"]
     assert skipped and all("lacks capability" in t["message"] for t in skipped), skipped
-    assert "test_connect_fail_deactivate_and_retry" in {
-        t["nodeid"].split("::")[1] for t in skipped
-    }
+    assert "test_connect_fail_deactivate_and_retry" in {t["nodeid"].split("::")[1] for t in skipped}
     assert done.returncode == 0, done.stdout[-3000:]

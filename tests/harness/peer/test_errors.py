@@ -34,3 +34,22 @@ def test_shown_quotes_a_value_briefly_and_never_fails():
     assert len(shown("x" * 10_000)) == 40 and shown("x" * 10_000).endswith("…")
     digits = sys.get_int_max_str_digits()
     assert "too large" in shown(10 ** (digits + 10))  # repr() of it would raise ValueError
+
+
+def test_a_refused_token_stops_the_run_but_a_bad_request_is_the_harness_own(token_server, clock):
+    from harness.errors import stops_run
+    from harness.peer import PeerControl
+    from harness.peer.errors import PeerRequestRefused
+
+    with pytest.raises(PeerError) as wrong_token:
+        PeerControl(token_server.control_url, token="not-the-token-at-all", clock=clock).info()
+    assert wrong_token.value.status in (401, 403)
+    assert category_of(wrong_token.value) is Category.RIG_FAULT and stops_run(wrong_token.value)
+
+    from tests.harness.peer.conftest import TOKEN
+
+    peer = PeerControl(token_server.control_url, token=TOKEN, clock=clock)
+    with pytest.raises(PeerRequestRefused) as bad:
+        peer.stats(999_999)  # no such connection: the harness asked wrongly
+    assert bad.value.status == 404
+    assert category_of(bad.value) is Category.HARNESS_ERROR and not stops_run(bad.value)

@@ -1,4 +1,5 @@
-"""A bench for end-to-end power tests: the sim rig's wiring, the simulator, a real AT channel.
+"""Benches for the power tests: in-memory pins for the fakes of tests/harness/_line_fakes.py,
+and, end to end, the sim rig's wiring, the simulator and a real AT channel.
 
 The clock runs at 0.05 rather than the rig's 0.02, so the 0.6–1 s PWRKEY off window is
 30–50 ms of wall time: thread noise on a busy 2-core CI host cannot push a pulse out of it.
@@ -15,7 +16,7 @@ import pytest
 from harness.at import ATChannel
 from harness.clock import Clock
 from harness.gpio import open_backend
-from harness.gpio.sim import SimPins
+from harness.gpio.sim import SimBackend, SimPins
 from harness.limits import Timing
 from harness.power import Power
 from harness.rig import Rig, load_rig
@@ -27,6 +28,27 @@ except ImportError as e:  # the simulator is written in parallel with this layer
     pytest.skip(f"harness.sim is not importable: {e}", allow_module_level=True)
 
 SCALE = 0.05
+
+
+# -- for the fakes -----------------------------------------------------------------------------
+@pytest.fixture
+def clock():
+    return Clock(SCALE)
+
+
+@pytest.fixture
+def pins():
+    return SimPins()
+
+
+@pytest.fixture
+def backend(pins):
+    b = SimBackend(pins)
+    yield b
+    b.release()
+
+
+# -- end to end ----------------------------------------------------------------------------------
 
 
 @dataclass

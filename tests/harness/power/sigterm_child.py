@@ -15,7 +15,8 @@ from pathlib import Path
 
 from harness.clock import Clock
 from harness.gpio.base import GpioBackend
-from harness.power import Power, PowerLines, Terminated
+from harness.power import Power, PowerLines
+from harness.terminate import Terminated
 
 
 class FileBackend(GpioBackend):

@@ -7,7 +7,8 @@ import pytest
 from harness import limits
 from harness.at import UrcKind
 from harness.limits import Verdict
-from harness.power import PowerError, SyncError, identify, sync
+from harness.modem import SyncError, identify, sync
+from harness.power import PowerError
 from harness.rig import load_rig
 
 

@@ -9,7 +9,15 @@ import pytest
 
 from harness import limits
 from harness.modem import IpState
-from harness.process import HEARTBEAT_DATA, Decision, Options, ProcessError
+from harness.process import (
+    HEARTBEAT_DATA,
+    Decision,
+    Options,
+    Phase,
+    ProcessError,
+    ProcessRigError,
+    Reaction,
+)
 
 DATA = bytes(range(256)) * 20  # 5120 bytes: four QISEND chunks
 
@@ -90,6 +98,8 @@ def test_qiact_failing_three_times_reboots(bench):
     bench.sim.inject("qiact_fail", count=3)
     proc.activate()
     assert "3 failures in a row: reboot" in whats(proc.decisions, "PDP-ACT-RETRY")[-1]
+    reactions = [d.reaction for d in proc.decisions if d.clause == "PDP-ACT-RETRY"]
+    assert reactions == [Reaction.DEACTIVATE, Reaction.DEACTIVATE, Reaction.REBOOT]
     path = clauses(proc.decisions)
     assert path.index("PWR-OFF") < path.index("PWR-ON", path.index("PWR-OFF")) < len(path)
     assert proc.reboots == 1 and proc.context_up
@@ -100,7 +110,8 @@ def test_qiact_without_an_answer_restarts_with_emerg_off(bench):
     proc.bring_up()
     bench.sim.inject("qiact_hang")
     proc.activate()
-    assert any("no answer to AT+QIACT" in w for w in whats(proc.decisions, "PDP-ACT"))
+    [silent] = [d for d in proc.decisions if d.clause == "PDP-ACT" and "no answer" in d.what]
+    assert "no answer to AT+QIACT" in silent.what and silent.reaction is Reaction.EMERGENCY
     assert "PWR-EMERG" in clauses(proc.decisions) and proc.reboots == 1
     assert any(t.clause == "PWR-EMERG" for t in bench.timings)
 
@@ -381,13 +392,15 @@ def test_reboots_in_a_row_end_in_a_process_error(bench):
     assert e.value.clause == "PDP-ACT-RETRY" and "1 reboots in a row" in str(e.value)
 
 
-def test_without_power_a_reboot_is_a_process_error(bench):
+def test_without_power_a_reboot_is_a_rig_error_not_the_modules(bench):
     bench.sim.power_on_now()
     proc = bench.process(power=False)
     proc.bring_up()
     bench.sim.inject("silent")
-    with pytest.raises(ProcessError, match="no Power is wired"):
+    with pytest.raises(ProcessRigError, match="no Power is wired") as e:
         proc.activate()
+    assert not isinstance(e.value, ProcessError) and e.value.clause == "AT-TIMEOUT"
+    assert proc.phase is Phase.OFF  # what the module is now is not known
 
 
 def test_backoff_given_twice_is_refused(bench):

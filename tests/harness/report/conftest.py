@@ -27,9 +27,9 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from harness import __version__
-from harness.clauses import CLAUSES
-from harness.limits import (
+from harness import __version__  # noqa: E402
+from harness.clauses import CLAUSES  # noqa: E402
+from harness.limits import (  # noqa: E402
     CGATT,
     DEFAULT_COMMAND,
     QIACT,
@@ -40,9 +40,9 @@ from harness.limits import (
     Timing,
     Verdict,
 )
-from harness.report.runs import Run, junit_key, load_run
-from harness.runrecord import RunRecorder
-from harness.transport import Transcript
+from harness.report.runs import Run, junit_key, load_run  # noqa: E402
+from harness.runrecord import RunRecorder  # noqa: E402
+from harness.transport import Transcript  # noqa: E402
 
 FULL_IMEI = "861234567890123"
 ICCID = "89860012345678901234"

@@ -100,3 +100,19 @@ def test_prune_keeps_the_newest_runs_of_each_rig(new_run, reports_dir, modemcert
         "sim-23",
     ]
     assert "removed" in out and "sim-21" in out
+
+
+def test_prune_never_deletes_complete_runs_to_keep_aborted_ones(new_run, reports_dir, modemcert):
+    """Runs stopped by a rig fault (or interrupted) are counted apart from complete ones."""
+    for day in (20, 21):
+        new_run(f"good-{day}", started=f"2026-11-{day}T01:00:00+00:00", status="complete").write(
+            latest=False
+        )
+    for day in (22, 23, 24, 25):
+        new_run(f"aborted-{day}", started=f"2026-11-{day}T01:00:00+00:00", status="aborted").write(
+            latest=False
+        )
+    code, _, err = modemcert("report", "--prune", "2")
+    assert code == 0, err
+    left = sorted(p.name for p in reports_dir.iterdir())
+    assert left == ["aborted-24", "aborted-25", "good-20", "good-21"]

@@ -29,7 +29,8 @@ WORKFLOW = DEPLOY / "github" / "nightly.yml"
 NIGHTLY = DEPLOY / "nightly.sh"
 CHECK_KIT = DEPLOY / "check_kit.py"
 PEER_COMMAND = (
-    "modemcert peer --listen 0.0.0.0:7007 --control 127.0.0.1:7008 --token-file %d/peer-token"
+    "modemcert peer --listen 0.0.0.0:7007 --control 127.0.0.1:7008 --token-file %d/peer-token "
+    "--idle-timeout 3600"
 )
 #: Values for the placeholders the files use, to parse their command lines.
 PLACEHOLDERS = {

@@ -3,6 +3,8 @@ against a module whose AT+QIDEACT answers after 100 s (mutation qideact_100s).""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -61,3 +63,48 @@ def test_report_and_certificate_from_a_recorded_run(runs, modemcert):
     (cert,) = list((runs / GOOD).glob("certificate*.html"))
     text = cert.read_text(encoding="utf-8")
     assert "A. Tester" in text and "Quectel_M95" in text
+
+
+ABORTED = "20261204-182548-560-sim"
+
+
+def test_the_aborted_mutated_run_reads_in_the_new_format():
+    run = load_run(DATA / ABORTED)
+    info = run.info
+    assert (info.status, info.planned, info.kind, info.all_mutations) == (
+        "aborted",
+        83,
+        "sim",
+        ("qiclose_100s",),
+    )
+    assert info.stop_category == "rig fault" and run.interrupted and run.warnings == ()
+    rows = {r.clause.id: r.verdict for r in clause_rows(load_run(DATA / ABORTED))}
+    assert rows["CLOSE"] is ClauseVerdict.FAIL and rows["SEND-VAR"] is ClauseVerdict.NOT_RUN
+
+
+def test_compare_with_the_aborted_run_finds_one_cause_and_names_the_mutation(
+    runs, modemcert, tmp_path
+):
+    shutil.copytree(DATA / ABORTED, runs / ABORTED)
+    code, _, err = modemcert("compare", GOOD, ABORTED, "--out-dir", tmp_path)
+    assert code == 1, err  # a regression outranks the coverage the aborted run lost
+    md = (tmp_path / f"compare-{GOOD}-en.md").read_text(encoding="utf-8")
+    causes = re.findall(r"^### (Cause \d+: .*)$", md, re.M)
+    assert causes[0] == "Cause 1: AT+QICLOSE gave no final answer within its 90 s limit (CLOSE)"
+    assert all("AT+QICLOSE" not in c for c in causes[1:])
+    assert "Explained by the simulator mutation qiclose_100s, recorded in the NEW run." in md
+    assert "> **Coverage lost:" in md and "NEW with qiclose_100s" in md
+
+
+def test_allure_of_the_aborted_run_agrees_with_its_record():
+    """The plugin's Allure results: failed = the module's faults, broken = the rig's."""
+    results = [
+        json.loads(p.read_text()) for p in (DATA / ABORTED / "allure-results").glob("*-result.json")
+    ]
+    run = load_run(DATA / ABORTED)
+    by_name = {r["name"]: r for r in results}
+    for test in run.tests:
+        name = test.nodeid.split("::")[-1]
+        labels = {x["name"]: x["value"] for x in by_name[name]["labels"]}
+        expected = "failed" if test.category.is_module else "broken"
+        assert (by_name[name]["status"], labels["category"]) == (expected, test.category)

@@ -204,7 +204,8 @@ def test_the_new_run_fields(new_run):
         "rig fault: the port went away",
         83,
     )
-    assert info.kind == "serial" and not info.simulated
+    assert info.kind == "serial" and info.simulated  # a serial place holding a simulator
+    assert not load_run(new_run("real", rig="pi-m95", rig_kind="serial").write()).info.simulated
     assert info.sim.seed == 7 and info.all_mutations == ("qiclose_100s", "qideact_100s")
     assert run.interrupted and run.tests[0].category is Category.INTERRUPTED
 

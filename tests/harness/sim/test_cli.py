@@ -74,7 +74,8 @@ def _line(stream) -> bytes:
     return box[0]
 
 
-def test_standalone_run_until_sigterm(tmp_path):
+@pytest.mark.parametrize("profile", ["m95", "rough"])
+def test_standalone_run_until_sigterm(tmp_path, profile):
     control = tmp_path / "control.sock"
     link = tmp_path / "ttyM95"
     proc = subprocess.Popen(
@@ -93,6 +94,8 @@ def test_standalone_run_until_sigterm(tmp_path):
             str(link),
             "--seed",
             "3",
+            "--profile",
+            profile,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -131,4 +134,5 @@ def test_standalone_run_until_sigterm(tmp_path):
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert b"stopped" in err and b"Traceback" not in err
+    assert f"({profile} profile, seed 3)".encode() in err
     assert not control.exists() and not link.exists()
