@@ -250,7 +250,7 @@ def _write_batch(batch: Path, members: list[Member], done: bool) -> None:
             {
                 "rig": m.rig.name,
                 "rig_file": str(m.rig.file),
-                "run": os.path.relpath(m.find_run(), batch) if m.find_run() else None,
+                "run": os.path.relpath(run, batch) if (run := m.find_run()) else None,
                 "log": m.log.name,
                 "exit": m.code,
                 "wall": round(m.wall, 1),

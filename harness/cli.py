@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
 from harness import __version__
 
@@ -30,7 +31,7 @@ class SubcommandUnavailable(Exception):
     """The subcommand's module, or a package it needs, is not installed here."""
 
 
-def _import(name: str, modname: str):
+def _import(name: str, modname: str) -> ModuleType:
     """The subcommand's module; a missing module or package is one clear error, not a traceback."""
     try:
         return importlib.import_module(modname)
@@ -49,7 +50,7 @@ def _import(name: str, modname: str):
         ) from None
 
 
-def _parser(argv: list[str]) -> tuple[argparse.ArgumentParser, object | None]:
+def _parser(argv: list[str]) -> tuple[argparse.ArgumentParser, ModuleType | None]:
     parser = argparse.ArgumentParser(
         prog="modemcert",
         description="Certify a Quectel GSM module against the GSM TCPIP Recommended Process.",

@@ -334,7 +334,7 @@ class Doctor:
                 if not self.module:
                     self._add("module", Status.SKIP, "--no-module: the module was not touched")
                     return
-                channel = station.channel
+                channel = station.need_channel()
                 power = station.power
                 with self._check("power on", stop=True) as c:
                     if power is not None:
@@ -347,11 +347,11 @@ class Doctor:
                         c["found"] = "no PWRKEY line: the module is expected to be on"
                 with self._check("sync and baud", stop=True) as c:
                     rig = self.rig
-                    result = sync(
+                    synced = sync(
                         channel, rig.serial.baud, station.clock, search=rig.serial.search_rates
                     )
-                    found = f" (found at {result.found_at}, re-fixed)" if result.found_at else ""
-                    c["found"] = f"{result.rate} baud after {result.tries} AT{found}"
+                    found = f" (found at {synced.found_at}, re-fixed)" if synced.found_at else ""
+                    c["found"] = f"{synced.rate} baud after {synced.tries} AT{found}"
                 with self._check("identity") as c:
                     ident = identify(channel)
                     c["found"] = ", ".join(

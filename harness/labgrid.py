@@ -23,7 +23,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from harness.clock import Clock
 from harness.errors import HarnessBug, RigFault, UsageFault
@@ -143,6 +143,13 @@ def _shebang(script: Path) -> str | None:
 
 
 # -- the place ---------------------------------------------------------------------------------
+def _pipes(proc: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
+    """The agent's stdin and stdout: `Place` starts it with both piped, so neither is None."""
+    if proc.stdin is None or proc.stdout is None:
+        raise HarnessBug("the labgrid agent was started without its pipes")
+    return proc.stdin, proc.stdout
+
+
 class Place:
     """One labgrid place, acquired through the agent: `port` (an rfc2217:// URL), `lines`,
     `set_line()` / `get_line()`, `backend()`, `environment()`, `release()`."""
@@ -234,7 +241,7 @@ class Place:
     def _read(self, seconds: float, doing: str) -> dict[str, Any]:
         proc = self._need()
         deadline = self._wall.deadline(seconds)
-        fd = proc.stdout.fileno()
+        fd = _pipes(proc)[1].fileno()
         while b"\n" not in self._buffer:
             wall = deadline.wall_remaining()
             ready = select.select([fd], [], [], wall)[0] if wall else []
@@ -263,9 +270,10 @@ class Place:
     def _request(self, request: dict[str, Any], seconds: float = IO_TIMEOUT) -> dict[str, Any]:
         with self._lock:
             proc = self._need()
+            stdin = _pipes(proc)[0]
             try:
-                proc.stdin.write(json.dumps(request).encode() + b"\n")
-                proc.stdin.flush()
+                stdin.write(json.dumps(request).encode() + b"\n")
+                stdin.flush()
             except (BrokenPipeError, ValueError):
                 code = proc.wait()
                 raise AgentLost(
@@ -346,14 +354,15 @@ class Place:
             if self.released or self._proc is None:
                 return
             proc = self._proc
+            stdin = _pipes(proc)[0]
             answer: dict[str, Any] | None = None
             with contextlib.suppress(AgentLost, OSError, ValueError):
-                proc.stdin.write(b'{"op": "release"}\n')
-                proc.stdin.flush()
+                stdin.write(b'{"op": "release"}\n')
+                stdin.flush()
                 answer = self._read(RELEASE_TIMEOUT, "to release the place")
             self.released = True
             with contextlib.suppress(OSError):
-                proc.stdin.close()
+                stdin.close()
             self._wait_exit()
         if answer is None or not answer.get("ok"):
             raise AgentLost(
@@ -373,7 +382,7 @@ class Place:
             proc.wait(EXIT_TIMEOUT)
         except subprocess.TimeoutExpired:
             self._kill()
-        for stream in (proc.stdin, proc.stdout):
+        for stream in _pipes(proc):
             with contextlib.suppress(OSError):
                 stream.close()
 

@@ -90,7 +90,8 @@ class Agent:
         serial = self._wait_serial()
         # From here the loop runs on its own thread: the coordinator's updates keep flowing, and
         # labgrid's resource polls (which would each wait 0.1 s on an idle loop) do not stall.
-        threading.Thread(target=self.loop.run_forever, name="labgrid-loop", daemon=True).start()
+        loop = self._loop()
+        threading.Thread(target=loop.run_forever, name="labgrid-loop", daemon=True).start()
         target = self._target(env)
         lines = {name: self._driver(target, name) for name in self.args.line}
         exporters = sorted({path[0] for path in self.place.acquired_resources})
@@ -105,6 +106,12 @@ class Agent:
             "serial": serial,
             "lines": lines,
         }
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        """The session's event loop, made by `_connect` (every later step comes after it)."""
+        if self.loop is None:
+            raise RuntimeError("the labgrid agent is not connected to its coordinator")
+        return self.loop
 
     def _import_labgrid(self) -> str:
         try:
@@ -224,7 +231,7 @@ class Agent:
 
         request = pb2.AcquirePlaceRequest(placename=self.place.name)
         try:
-            self.loop.run_until_complete(self.session.stub.AcquirePlace(request))
+            self._loop().run_until_complete(self.session.stub.AcquirePlace(request))
         except grpc.aio.AioRpcError as e:
             held = [
                 f"{'/'.join(path)} (by place {self._entry(path).acquired})"
@@ -237,7 +244,7 @@ class Agent:
                 + (f"; resources in use: {', '.join(held)}" if held else ""),
             ) from None
         self.acquired = True
-        self.loop.run_until_complete(self.session.sync_with_coordinator())
+        self._loop().run_until_complete(self.session.sync_with_coordinator())
 
     def _entry(self, path: tuple[str, str, str, str] | list[str]) -> Any:
         exporter, group_name, _, resource_name = path
@@ -259,7 +266,7 @@ class Agent:
                 await asyncio.sleep(POLL)
 
         try:
-            return self.loop.run_until_complete(asyncio.wait_for(ready(), self.args.timeout))
+            return self._loop().run_until_complete(asyncio.wait_for(ready(), self.args.timeout))
         except TimeoutError:
             raise Failure("unavailable", f"{latest[0]} within {self.args.timeout:g} s") from None
 
@@ -398,7 +405,8 @@ class Agent:
             return {"ok": True}
         if op == "ping":
             return {"ok": True, "acquired_by": self.place.acquired}
-        driver = self.drivers.get(request.get("line"))
+        line = request.get("line")
+        driver = self.drivers.get(line) if line is not None else None
         if driver is None:
             raise Failure("missing", f"no line {request.get('line')!r} was set up")
         if op == "set":
@@ -422,10 +430,11 @@ class Agent:
             await asyncio.wait_for(self.session.stub.ReleasePlace(request), RELEASE_TIMEOUT)
 
         try:
-            if self.loop.is_running():
-                asyncio.run_coroutine_threadsafe(give_back(), self.loop).result(RELEASE_TIMEOUT + 1)
+            loop = self._loop()
+            if loop.is_running():
+                asyncio.run_coroutine_threadsafe(give_back(), loop).result(RELEASE_TIMEOUT + 1)
             else:
-                self.loop.run_until_complete(give_back())
+                loop.run_until_complete(give_back())
         except Exception as e:
             print(f"labgrid agent: could not release place {self.name!r}: {e}", file=sys.stderr)
 

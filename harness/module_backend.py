@@ -89,7 +89,7 @@ class SimulatorBackend(ModuleBackend):
         self._sim: Any = None
 
     def start(self) -> Self:
-        from harness.gpio.sim import SimPins
+        from harness.gpio.sim import SimPins, bcm_pin
         from harness.rig import SimConfig
         from harness.sim import SimulatedModule, Wiring
 
@@ -99,11 +99,12 @@ class SimulatorBackend(ModuleBackend):
         # A line the rig does not wire still exists on the module: the host just never drives
         # it (a sim rig without [gpio] lines is a UART-only rig, powered on at start).
         default = Wiring()
+        wired = {name: bcm_pin(line.pin) for name, line in lines.items()}
         wiring = Wiring(
-            pwrkey=lines["pwrkey"].pin if "pwrkey" in lines else default.pwrkey,
-            emerg_off=lines["emerg_off"].pin if "emerg_off" in lines else default.emerg_off,
-            status=lines["status"].pin if "status" in lines else default.status,
-            supply=lines["supply"].pin if "supply" in lines else None,
+            pwrkey=wired.get("pwrkey", default.pwrkey),
+            emerg_off=wired.get("emerg_off", default.emerg_off),
+            status=wired.get("status", default.status),
+            supply=wired.get("supply"),
         )
         self._sim = SimulatedModule(
             cfg.build(), self.clock, self.pins, wiring, state_dir=self.state_dir, seed=cfg.seed

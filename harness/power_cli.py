@@ -12,10 +12,16 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.errors import ExitCode, ModemcertError, RigFault, UsageFault
+from harness.errors import ExitCode, HarnessBug, ModemcertError, RigFault, UsageFault
 from harness.rig import RigError, load_rig
+
+if TYPE_CHECKING:
+    from harness.at import ATChannel
+    from harness.files import RunLock
+    from harness.gpio.base import GpioBackend
+    from harness.power import Power
 
 ACTIONS = ("on", "off", "emergency", "status")
 #: Wall seconds `--wait-lock` waits by default for a dying run to let go of the rig.
@@ -78,7 +84,7 @@ def act(rig: Any, action: str, *, lock_wait: float = LOCK_WAIT) -> str:
         return _do(power, action, rig)
 
 
-def _do(power: Any, action: str, rig: Any) -> str:
+def _do(power: Power, action: str, rig: Any) -> str:
     if action == "status":
         return _state(power.is_on())
     if action == "on":
@@ -101,7 +107,10 @@ class _Bench:
 
     def __init__(self, rig: Any, lock_wait: float) -> None:
         self.rig, self.lock_wait = rig, lock_wait
-        self.lock = self.backend = self.channel = self.power = None
+        self.lock: RunLock | None = None
+        self.backend: GpioBackend | None = None
+        self.channel: ATChannel | None = None
+        self.power: Power | None = None
 
     def __enter__(self) -> _Bench:
         from harness.at import ATChannel
@@ -119,9 +128,9 @@ class _Bench:
                 self.channel = ATChannel(transport, clock).start()
             except TransportError:
                 self.channel = None
-            self.backend = open_backend(self.rig)
+            self.backend = backend = open_backend(self.rig)
             if self.rig.gpio.lines():
-                self.power = Power.from_rig(self.rig, self.backend, clock, self.channel)
+                self.power = Power.from_rig(self.rig, backend, clock, self.channel)
         except BaseException:
             self.__exit__()
             raise
@@ -131,6 +140,8 @@ class _Bench:
         from harness.clock import Clock
         from harness.power import Power, PowerLines
 
+        if self.backend is None:
+            raise HarnessBug("_Bench.probe() outside its `with` block: no GPIO backend")
         return Power(self.backend, PowerLines(), Clock(1.0), self.channel).is_on()
 
     def __exit__(self, *exc: object) -> None:
@@ -157,13 +168,19 @@ def _acquire(rig: Any, wait: float, clock: Any) -> Any:
 
 def _on_sim(rig: Any, action: str) -> str:
     """The sim rig's module lives in this process: bring it up, act, show what happened."""
+    from harness.power import PowerError
     from harness.station import Station
 
     with tempfile.TemporaryDirectory(prefix="modemcert-power-") as run_dir:
         station = Station(rig, run_dir).start()
         try:
+            power = station.power
+            if power is None:  # a UART-only sim rig: as on a bench rig without lines
+                raise PowerError(
+                    f"rig {rig.name!r} ({rig.file}) has no GPIO lines: power the module by hand"
+                )
             if action in ("off", "emergency"):
-                station.power.power_on()
-            return _do(station.power, action, rig)
+                power.power_on()
+            return _do(power, action, rig)
         finally:
             station.close(leave_module=False)

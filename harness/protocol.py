@@ -352,7 +352,7 @@ _SHARED_PREFIX = {UrcKind.CFUN, UrcKind.CPIN, UrcKind.CREG, UrcKind.CGREG}
 def urc_kind(text: str) -> UrcKind | None:
     """The URC family of a line, or None if it is not a known unsolicited line."""
     m = _URC.match(text)
-    return UrcKind(m.lastgroup) if m else None
+    return UrcKind(m.lastgroup) if m and m.lastgroup else None
 
 
 def _fields(text: str) -> int:
@@ -372,6 +372,18 @@ def _own_reply(spec: CommandSpec, text: str, kind: UrcKind) -> bool:
 
 def _squeeze(text: str) -> str:
     return "".join(text.split()).upper()
+
+
+def _echo_start(text: str, command: str) -> int | None:
+    """Where the echo of `command` starts in the line `text` (it ends the line), or None."""
+    want = _squeeze(command)
+    upper = text.upper()
+    i = upper.rfind("AT")
+    while i >= 0:
+        if _squeeze(text[i:]) == want:
+            return i
+        i = upper.rfind("AT", 0, i)
+    return None
 
 
 def _common_prefix(a: bytes | bytearray, b: bytes | bytearray) -> int:
@@ -623,9 +635,10 @@ class Codec:
                 del buf[: m.start() if m else len(buf)]
                 continue
             if not (0x20 <= b0 <= 0x7E or b0 == 0x09):
-                m = _NOISE_RUN.match(buf)
-                out.append(Noise(bytes(m.group()), self._t, "unframed bytes"))
-                del buf[: m.end()]
+                m = _NOISE_RUN.match(buf)  # b0 is noise: it matches
+                end = m.end() if m else 1
+                out.append(Noise(bytes(buf[:end]), self._t, "unframed bytes"))
+                del buf[:end]
                 continue
             if b0 == 0x3E and self._awaiting_prompt() and not self._before_echo():
                 del buf[0]
@@ -679,7 +692,8 @@ class Codec:
         strict = self._after_frame
         skips = [0]
         if strict:
-            lead = _LEADING_EOL.match(buf).end()  # type: ignore[union-attr]
+            m = _LEADING_EOL.match(buf)  # it matches anything, if only the empty string
+            lead = m.end() if m else 0
             if lead == len(buf):
                 return _WAIT
             skips += [lead] if lead else []
@@ -952,8 +966,7 @@ class Codec:
                 return
             out.append(self._unsolicited(text))
             return
-        if not self._responded and text[:2].upper() == "AT":
-            self._echo_line(spec, text, out)
+        if not self._responded and self._echo_line(spec, text, out):
             return
         if self._before_echo():
             out.append(self._unsolicited(text))  # e.g. +CPIN: READY at boot, a late OK
@@ -969,17 +982,24 @@ class Codec:
         self._info += 1
         out.append(Line(text, t))
 
-    def _echo_line(self, spec: CommandSpec, text: str, out: list[Event]) -> None:
-        """A command line echoed (ATE1): ours, or a late one of a command given up on, whose
-        answer then follows it and is not ours either."""
-        if _squeeze(text).endswith(_squeeze(spec.command)):
+    def _echo_line(self, spec: CommandSpec, text: str, out: list[Event]) -> bool:
+        """A command line echoed (ATE1)? Ours, perhaps stuck to bare pushed data that had no
+        line end (§8); or a late one of a command given up on, whose answer then follows it
+        and is not ours either. False if `text` is no echo."""
+        i = _echo_start(text, spec.command)
+        if i is not None:
+            if text[:i].strip():
+                out.append(self._unsolicited(text[:i].strip()))
             self._echo_seen = True
             self.echo = True
-            out.append(Echo(text.encode(), self._t))
-            return
+            out.append(Echo(text[i:].encode(), self._t))
+            return True
+        if text[:2].upper() != "AT":
+            return False
         # Echo is on (this echo shows it) unless that late line changed it.
         self.echo = True if spec_for(text).setting("E") is None else None
         out.append(Urc(text, self._t, UrcKind.STRAY))
+        return True
 
     def _flush_peer(self, out: list[Event]) -> None:
         if self._peer is not None:

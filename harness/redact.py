@@ -10,6 +10,7 @@ Bottom layer: stdlib only.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import threading
@@ -75,7 +76,7 @@ class Redactor:
             data = _IDS_BYTES.sub(lambda m: _mask_id(m.group().decode()).encode(), data)
         return data
 
-    def held(self, data: bytes) -> int:
+    def held(self, data: builtins.bytes) -> int:  # `bytes` in this class is the method above
         """How many trailing bytes of `data` could still become a secret or an ID with the
         bytes that follow: a stream writer keeps them back until it knows."""
         keep = 0

@@ -654,7 +654,7 @@ class _Parser:
         if backend == "gpiod" and chip is None:
             chip = "/dev/gpiochip0"
         lines: dict[str, LineConfig] = {}
-        used: dict[int, str] = {}
+        used: dict[int | str, str] = {}
         for name in LINE_NAMES:
             if name not in table:
                 continue

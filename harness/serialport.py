@@ -103,8 +103,8 @@ def describe(port: str, *, set_low_latency: bool = False) -> SerialInfo:
         )
     note = ""
     latency = read_latency(device)
-    if latency is not None and set_low_latency and latency > LOW_LATENCY_MS:
-        path = latency_file(device)
+    path = latency_file(device)
+    if path is not None and latency is not None and set_low_latency and latency > LOW_LATENCY_MS:
         try:
             path.write_text(str(LOW_LATENCY_MS))
             note = f"latency timer set from {latency} ms to {LOW_LATENCY_MS} ms"

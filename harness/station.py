@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import limits
-from harness.at import ATChannel, ATTimeout, ChannelError
+from harness.at import WALL_FLOOR, ATChannel, ATTimeout, ChannelError
 from harness.clock import Clock
-from harness.errors import RigFault
+from harness.errors import HarnessBug, RigFault
 from harness.files import RunLock
 from harness.gpio import open_backend
 from harness.gpio.base import GpioBackend
@@ -29,9 +29,12 @@ from harness.rig import Rig, state_dir_problem
 from harness.serialport import RigTransport
 from harness.transport import Transcript, Transport, TransportError
 
+if TYPE_CHECKING:
+    from harness.peer import PeerControl, PeerServer
+
 log = logging.getLogger("modemcert.station")
 
-Recorder = Callable[[Timing], None]
+Recorder = Callable[[Timing], object]
 #: The session's UART transcript (JSON lines) inside the run directory.
 TRANSCRIPT_FILE = "uart.jsonl"
 #: How long a quick "is it alive?" AT may take before the module counts as wedged.
@@ -72,8 +75,8 @@ class Station:
             state_dir=self.state_dir,
             mutations=self.mutations,
         )
-        self.peer_server = None  # harness.peer.PeerServer when the peer runs in this process
-        self.peer = None  # harness.peer.PeerControl, or None without a control URL
+        self.peer_server: PeerServer | None = None  # when the peer runs in this process
+        self.peer: PeerControl | None = None  # None without a control URL
         self.peer_host = rig.peer.host
         self.peer_port = rig.peer.port
         self.udp_port = rig.peer.udp_port or rig.peer.port
@@ -125,9 +128,12 @@ class Station:
                 raise StationError(f"{self._where()}: state_dir {self.state_dir}: {problem}")
             self.lock = RunLock(self.state_dir, f"rig {self.rig.name!r}").acquire()
             self.module_backend.start()
+            port = self.module_backend.port
+            if port is None:  # the rig file names one, and a started simulator or place has one
+                raise HarnessBug(f"{self._where()}: the started module backend has no port")
             self.transcript = Transcript(self.run_dir / TRANSCRIPT_FILE)
             self.transport = RigTransport(
-                self.module_backend.port,
+                port,
                 self.rig.serial.baud,
                 transcript=self.transcript,
                 rtscts=self.rig.serial.rtscts,
@@ -137,7 +143,7 @@ class Station:
             self.channel.survives_port_loss = self.rig.serial.reconnect > 0
             self._start_peer()
             if self.peer is not None:
-                self._check_peer()
+                self._check_peer(self.peer)
             self.backend = open_backend(self.rig, self.module_backend.gpio_source())
             if self.rig.has("power"):
                 self.power = Power.from_rig(
@@ -154,31 +160,32 @@ class Station:
         cfg = self.rig.peer
         token = cfg.token.reveal() if cfg.token is not None else None
         if self.module_backend.local_peer and cfg.control_url is None:
-            self.peer_server = PeerServer(
+            server = PeerServer(
                 listen=(cfg.host, cfg.port), control=("127.0.0.1", 0), clock=self.clock
             ).start()
-            self.peer_host, self.peer_port = self.peer_server.address[:2]
-            self.udp_port = self.peer_server.udp_address[1]
-            self.peer = PeerControl(self.peer_server.control_url, clock=self.clock)
+            self.peer_server = server
+            self.peer_host, self.peer_port = server.address[:2]
+            self.udp_port = server.udp_address[1]
+            self.peer = PeerControl(server.control_url, clock=self.clock)
         elif cfg.control_url is not None:
             self.peer = PeerControl(cfg.control_url, token=token, clock=self.clock)
 
     def _where(self) -> str:
         return f"rig {self.rig.name!r} ({self.rig.file})"
 
-    def _check_peer(self) -> None:
+    def _check_peer(self, peer: PeerControl) -> None:
         """The peer's control channel answers and takes the token (PeerError otherwise)."""
         try:
-            self.peer.info()
+            peer.info()
         except PeerError as e:
             raise StationError(
-                f"{self._where()}: the peer at {self.peer.url} is not usable: {e}; check that "
+                f"{self._where()}: the peer at {peer.url} is not usable: {e}; check that "
                 "`modemcert peer` runs there, the tunnel is up and [peer] token matches"
             ) from None
 
     def bring_up(self) -> Identity:
         """PWR-ON where the rig has PWRKEY, INIT-SYNC, then who the module is."""
-        channel = self._need_channel()
+        channel = self.need_channel()
         if self.power is not None and self.power.is_on() is not True:
             self.power.power_on()
         elif self.power is None:
@@ -210,8 +217,11 @@ class Station:
             self.clock.sleep(min(SIM_POLL, deadline.remaining() or SIM_POLL))
 
     def alive(self, seconds: float = PROBE_SECONDS) -> bool:
-        """Does the module answer a plain `AT` (leaving data mode first)?"""
-        channel = self._need_channel()
+        """Does the module answer a plain `AT` (leaving data mode first)? The probe waits at
+        least WALL_FLOOR of wall time: at the sim rig's scale its 2 module seconds are 40 ms,
+        which a loaded host can spend elsewhere and then take a healthy module for wedged."""
+        channel = self.need_channel()
+        seconds = max(seconds, self.clock.to_module(WALL_FLOOR))
         try:
             if channel.in_data_mode:
                 channel.escape()
@@ -224,7 +234,7 @@ class Station:
         then, within PWR-BACKOFF, EMERG_OFF (PWR-EMERG), power on, sync. Returns what was
         done. Raises StationError where the rig cannot do it, PortLost if the port stays
         away, BackOffActive if the back-off forbids a reboot for longer than a test may wait."""
-        self._need_channel()
+        channel = self.need_channel()
         if self.transport is not None and self.transport.is_open:
             self.alive()  # a probe notices a port that went away since the last command
         if self.transport is not None and not self.transport.is_open:
@@ -244,20 +254,22 @@ class Station:
         how = "EMERG_OFF" if self.power.lines.emerg_off is not None else "PWRKEY"
         paced = pace_recovery(self.power, self.clock, reason, backoff_longest)
         self.power.reboot(reason, emergency=how == "EMERG_OFF", wait_backoff=True, progress=paced)
-        self.channel.reset_state()
+        channel.reset_state()
         self.bring_up()
         return f"{reason}: restarted with {how} (PWR-BACKOFF kept), then PWRKEY on and AT sync"
 
     def reconnect(self, reason: str) -> str:
         """The port went away (an adapter unplugged): wait up to `[serial] reconnect` seconds
         for the same path to return, reopen it, resync the module, and record the outage."""
-        outage = reopen(self.channel, self.clock, self.rig.serial.reconnect, reason)
+        outage = reopen(self.need_channel(), self.clock, self.rig.serial.reconnect, reason)
         self.outages.append(outage)
         log.warning("%s", outage.describe())
         self.bring_up()
         return f"{reason}: {outage.describe()}; resynchronised"
 
-    def _need_channel(self) -> ATChannel:
+    def need_channel(self) -> ATChannel:
+        """The open AT channel (`channel`, which is None before `start()` and after `close()`);
+        StationError when there is none."""
         if self.channel is None:
             raise StationError("the station is not started: call start() first")
         return self.channel
@@ -284,11 +296,12 @@ class Station:
             steps.append(("stop the peer", self.peer_server.stop))
         if self.lock is not None:
             steps.append(("release the rig", self.lock.release))
-        done = []
+        transcript = self.transcript
+        done: list[str] = []
         for what, step in steps:
-            if what == "close the transcript":
+            if what == "close the transcript" and transcript is not None:
                 left = self.rig.on_exit if leave_module and self.power is not None else "as it is"
-                self.transcript.note(f"station closed: {'; '.join(done)}; module left {left}")
+                transcript.note(f"station closed: {'; '.join(done)}; module left {left}")
             try:
                 step()
                 done.append(what)

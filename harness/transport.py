@@ -14,7 +14,7 @@ import select
 import threading
 from collections import deque
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, TextIO
 
 import serial
 import serial.rfc2217
@@ -33,11 +33,32 @@ URL_READ_SLICE = 0.1
 WRITE_STALL = 10.0
 
 
-def _set_read_timeout(port: serial.SerialBase, seconds: float) -> None:
+class SerialPort(Protocol):
+    """What a Transport uses of a port from `serial.serial_for_url` (every pyserial class has it;
+    the stubs leave `in_waiting` off their common base, SerialBase)."""
+
+    baudrate: int
+    timeout: float | None
+    rtscts: bool
+
+    @property
+    def in_waiting(self) -> int: ...
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+    def write(self, b: bytes, /) -> int | None: ...
+
+
+def _set_read_timeout(port: SerialPort, seconds: float) -> None:
     """Set how long a read waits. pyserial 3.5's RFC 2217 client renegotiates every port setting
     on a timeout change and sleeps at least 50 ms for the answers; its read() needs only this."""
     if isinstance(port, serial.rfc2217.Serial):
-        port._timeout = seconds  # what labgrid's pyserial fork does for the same reason
+        # What labgrid's pyserial fork does for the same reason (a private attribute: no stub).
+        port._timeout = seconds  # type: ignore[attr-defined]
     else:
         port.timeout = seconds
 
@@ -111,7 +132,7 @@ class Transcript:
         self._origin = stamp()
         self._lock = threading.Lock()
         self._held: Entry | None = None  # bytes not yet written to the file (see the class)
-        self._file = None
+        self._file: TextIO | None = None
         #: The disk refused a write: the file stops there, memory keeps the rest (a rig fault
         #: the plugin reports once; the channel itself goes on).
         self.storage_fault: StorageFault | None = None
@@ -127,26 +148,27 @@ class Transcript:
         with self._lock:
             self._entries.append(entry)
             self._count += 1
-            if self._file is not None:
+            file, path = self._file, self.path  # a file is open only where there is a path
+            if file is not None and path is not None:
                 try:
-                    self._write(entry)
+                    self._write(file, entry)
                 except OSError as e:
-                    self.storage_fault = storage_fault(e, self.path) or StorageFault(
-                        f"cannot write the transcript {self.path}: {e}"
+                    self.storage_fault = storage_fault(e, path) or StorageFault(
+                        f"cannot write the transcript {path}: {e}"
                     )
                     with contextlib.suppress(OSError):
-                        self._file.close()
+                        file.close()
                     self._file = None
         return entry
 
-    def _write(self, entry: Entry) -> None:
+    def _write(self, file: TextIO, entry: Entry) -> None:
         """Append `entry` to the file, redacted; same-direction bytes that may be the start of
         a secret wait for the next record."""
         held = self._held
         if held is not None and held.dir == entry.dir and entry.dir != "note":
             entry = Entry(held.t_ns, entry.dir, held.data + entry.data)
         elif held is not None:
-            self._file.write(_redacted(held).as_json() + "\n")
+            file.write(_redacted(held).as_json() + "\n")
         self._held = None
         if entry.dir != "note":
             keep = REDACTOR.held(entry.data)
@@ -154,8 +176,8 @@ class Transcript:
                 self._held = Entry(entry.t_ns, entry.dir, entry.data[len(entry.data) - keep :])
                 entry = Entry(entry.t_ns, entry.dir, entry.data[: len(entry.data) - keep])
         if entry.data:
-            self._file.write(_redacted(entry).as_json() + "\n")
-        self._file.flush()
+            file.write(_redacted(entry).as_json() + "\n")
+        file.flush()
 
     def note(self, text: str) -> Entry:
         """A remark in the transcript (a skipped garbage byte, a test step)."""
@@ -296,7 +318,7 @@ class Transport:
         self._baudrate = int(baudrate)
         self.transcript = transcript
         self.exclusive = exclusive
-        self._port: serial.SerialBase | None = None
+        self._port: SerialPort | None = None
         self._fd: int | None = None
         self._cancel_r: int | None = None
         self._cancel_w: int | None = None
@@ -469,6 +491,8 @@ class Transport:
 
     def _read_fd(self, fd: int, max_bytes: int, wall_timeout: float | None) -> bytes:
         cancel = self._cancel_r
+        if cancel is None:  # closed by another thread since `_require()`
+            raise self._lost("select failed: the cancel pipe is closed")
         try:
             ready, _, _ = select.select([fd, cancel], [], [], wall_timeout)
         except (OSError, ValueError, TypeError) as e:
@@ -491,7 +515,7 @@ class Transport:
             raise self._lost("end of file")
         return data
 
-    def _read_url(self, port: serial.SerialBase, max_bytes: int, wall: float | None) -> bytes:
+    def _read_url(self, port: SerialPort, max_bytes: int, wall: float | None) -> bytes:
         end = None if wall is None else stamp() + int(wall * 1e9)
         while True:
             left = URL_READ_SLICE if end is None else min(URL_READ_SLICE, (end - stamp()) / 1e9)
@@ -518,7 +542,7 @@ class Transport:
                 return b""
 
     # -- helpers ----------------------------------------------------------------------------
-    def _require(self) -> serial.SerialBase:
+    def _require(self) -> SerialPort:
         port = self._port
         if port is None:
             why = self._gone or "it is not open (call open() first)"

@@ -80,7 +80,14 @@ class _Line:
 class OutputLine(_Line):
     """A host-driven line (PWRKEY, EMERG_OFF, supply relay); starts inactive."""
 
-    def __init__(self, backend, name, pin, active_high, drive="push-pull") -> None:
+    def __init__(
+        self,
+        backend: GpioBackend,
+        name: str,
+        pin: LineId,
+        active_high: bool,
+        drive: str = "push-pull",
+    ) -> None:
         super().__init__(backend, name, pin, active_high, drive)
         self._active = False
 
@@ -96,7 +103,14 @@ class OutputLine(_Line):
 class InputLine(_Line):
     """A line the module drives (STATUS)."""
 
-    def __init__(self, backend, name, pin, active_high, drive="push-pull") -> None:
+    def __init__(
+        self,
+        backend: GpioBackend,
+        name: str,
+        pin: LineId,
+        active_high: bool,
+        drive: str = "push-pull",
+    ) -> None:
         super().__init__(backend, name, pin, active_high, drive)
 
     def is_active(self) -> bool:

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from harness.clock import stamp
-from harness.gpio.base import GpioBackend
+from harness.gpio.base import GpioBackend, GpioLineMissing, LineId
 
 Watcher = Callable[[int, bool, int], None]  # (pin, level, stamp_ns)
 
@@ -76,20 +76,33 @@ class SimBackend(GpioBackend):
         super().__init__()
         self.pins = pins
 
-    def _setup_output(self, pin: int, level: bool, drive: str = "push-pull") -> None:
+    def _setup_output(self, pin: LineId, level: bool, drive: str = "push-pull") -> None:
         # Open-drain released reads high here: the simulated module's pull-up.
-        self.pins._claim(pin, True)
-        self.pins.drive(pin, level)
+        bcm = bcm_pin(pin)
+        self.pins._claim(bcm, True)
+        self.pins.drive(bcm, level)
 
-    def _setup_input(self, pin: int) -> None:
-        self.pins._claim(pin, True)
+    def _setup_input(self, pin: LineId) -> None:
+        self.pins._claim(bcm_pin(pin), True)
 
-    def _write(self, pin: int, level: bool) -> None:
-        self.pins.drive(pin, level)
+    def _write(self, pin: LineId, level: bool) -> None:
+        self.pins.drive(bcm_pin(pin), level)
 
-    def _read(self, pin: int) -> bool:
-        return self.pins.level(pin)
+    def _read(self, pin: LineId) -> bool:
+        return self.pins.level(bcm_pin(pin))
 
-    def _free(self, pins: list[int]) -> None:
+    def _free(self, pins: list[LineId]) -> None:
         for pin in pins:
-            self.pins._claim(pin, False)
+            self.pins._claim(bcm_pin(pin), False)
+
+
+def bcm_pin(pin: LineId) -> int:
+    """The simulated HAT's pin for a line: pins are BCM numbers, so a line name (gpiod's "GPIO4")
+    is none of them. The rig file already refuses names for the sim backend."""
+    if isinstance(pin, str):
+        raise GpioLineMissing(
+            f"the simulated HAT has no line named {pin!r}",
+            pin=pin,
+            hint="give the sim backend BCM pin numbers (0..27)",
+        )
+    return pin

@@ -21,7 +21,7 @@ class ModemBase:
         self,
         channel: ATChannel,
         clock: Clock | None = None,
-        record: Callable[[Timing], None] | None = None,
+        record: Callable[[Timing], object] | None = None,
     ) -> None:
         self.channel = channel
         self.clock = clock or channel.clock

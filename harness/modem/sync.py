@@ -18,7 +18,7 @@ from harness.limits import Timing
 
 log = logging.getLogger("modemcert.modem")
 
-Recorder = Callable[[Timing], None]
+Recorder = Callable[[Timing], object]
 
 #: INIT-SYNC search: `AT` tries at each other rate (a fixed-rate module answers the first).
 SEARCH_TRIES = 3

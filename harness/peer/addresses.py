@@ -79,7 +79,7 @@ def _family(host: str) -> tuple[socket.AddressFamily, str]:
         except OSError as e:
             raise PeerStartError(f"cannot resolve {host!r}: {e}; give an IP address instead")
         family, *_, sockaddr = infos[0]
-        return family, sockaddr[0]
+        return family, str(sockaddr[0])  # an IPv4 or IPv6 sockaddr starts with the address
     return (socket.AF_INET6 if ip.version == 6 else socket.AF_INET), host
 
 

@@ -15,8 +15,8 @@ import json
 import re
 import struct
 import termios
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, SupportsIndex
 
 from harness.peer.addresses import LISTEN_BACKLOG
 from harness.peer.auth import bearer, token_matches
@@ -61,9 +61,10 @@ class _CountingReader(asyncio.StreamReader):
 
     received = 0
 
-    def feed_data(self, data: bytes) -> None:
-        self.received += len(data)
-        super().feed_data(data)
+    def feed_data(self, data: Iterable[SupportsIndex]) -> None:
+        chunk = data if isinstance(data, bytes) else bytes(data)  # asyncio hands it bytes
+        self.received += len(chunk)
+        super().feed_data(chunk)
 
 
 class _Client:
@@ -80,7 +81,8 @@ class _Client:
 
     def sending(self) -> bool:
         """Has it sent anything (arrived here, or waiting in the socket)? Idle ones go first."""
-        if self.answering or getattr(self.reader, "received", 0):
+        reader = self.reader
+        if self.answering or (isinstance(reader, _CountingReader) and reader.received):
             return True
         sock = self.writer.get_extra_info("socket")
         if sock is None:

@@ -10,9 +10,10 @@ import asyncio
 import socket
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from harness.clock import Clock, stamp
+from harness.errors import HarnessBug
 from harness.peer.addresses import LISTEN_BACKLOG, bind_tcp, bind_udp
 from harness.peer.errors import PeerStartError, RequestError, shown
 from harness.peer.guard import Crowd, LogLimiter, PeerLimits
@@ -32,6 +33,21 @@ MAX_COUNT = 1_000_000
 MAX_ARMED = 64
 #: Bytes that may wait to be sent (unsent and pushes not yet due) over all connections.
 MAX_WAITING = 64 * 1024 * 1024
+
+
+class UdpTransport(Protocol):
+    """The UDP port's transport as asyncio's selector loop makes it: a datagram transport that
+    also tells how much it still has to send (typeshed's DatagramTransport leaves that out)."""
+
+    def sendto(self, data: bytes, addr: tuple[Any, ...] | None = None) -> None: ...
+
+    def get_write_buffer_size(self) -> int: ...
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+
+    def is_closing(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class Peer:
@@ -69,7 +85,7 @@ class Peer:
         self.refused = dict.fromkeys(PROTOS, False)
         self._tcp_server: asyncio.Server | None = None
         self._tcp_sock: socket.socket | None = None
-        self.udp_transport: asyncio.DatagramTransport | None = None
+        self.udp_transport: UdpTransport | None = None
         self.default_rcvbuf = self.normal_rcvbuf = 2 * MIN_NORMAL_RCVBUF
         self._listener_small = False
         self._changed: asyncio.Event
@@ -102,7 +118,10 @@ class Peer:
         transport, _ = await self.loop.create_datagram_endpoint(
             lambda: _UdpEndpoint(self), sock=sock
         )
-        self.udp_transport = transport  # type: ignore[assignment]
+        if not isinstance(transport, asyncio.WriteTransport):  # the selector loop's always is
+            transport.close()
+            raise HarnessBug(f"the event loop's UDP transport {transport!r} has no send buffer")
+        self.udp_transport = transport
 
     async def listen(self, proto: str) -> None:
         """Listen again after `refuse` (same port)."""

@@ -174,7 +174,7 @@ def decode_bytes(value: Any, name: str) -> bytes:
     )
 
 
-def encode_bytes(data: bytes) -> dict[str, str]:
+def encode_bytes(data: bytes | bytearray) -> dict[str, str]:
     """bytes → the JSON form `decode_bytes` reads."""
     return {"base64": base64.b64encode(data).decode("ascii")}
 

@@ -220,11 +220,10 @@ class TcpSession(Session, asyncio.Protocol):
 
     proto = "tcp"
 
-    record: Record | None  # type: ignore[assignment]  # set in connection_made
-
     def __init__(self, peer: Peer) -> None:
         self.peer = peer
-        self.record = None
+        #: Counted by the peer: `Session.__init__` ran in `connection_made` and set `record`.
+        self.counted = False
         self.source = ""  # the remote IP address, once counted
         self.transport: asyncio.Transport | None = None
         self._reading = True
@@ -242,21 +241,22 @@ class TcpSession(Session, asyncio.Protocol):
             return
         spec, record = spec_record
         Session.__init__(self, self.peer, record)
+        self.counted = True
         self._small_buffer = self._rcvbuf() < self.peer.default_rcvbuf
         self.apply(spec)
         self.watch_idle()
 
     def data_received(self, data: bytes) -> None:
-        if self.record is not None:
+        if self.counted:
             self.on_data(data, stamp())
 
     def eof_received(self) -> bool:
-        if self.record is not None and self.record.end(Ended.PEER_CLOSED):
+        if self.counted and self.record.end(Ended.PEER_CLOSED):
             self.peer.ended(self)
         return False  # close our side too, once what we echoed is flushed
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.record is None:  # aborted before it was counted
+        if not self.counted:  # aborted before it was counted
             return
         if self.record.end(Ended.RESET if exc is not None else Ended.WE_CLOSED):
             self.peer.ended(self)

@@ -13,13 +13,13 @@ from typing import Any, Self
 
 from harness import limits
 from harness.at import ATChannel, ATTimeout, PortClosed, SendRefused, UrcKind
-from harness.clock import Clock, Deadline, stamp
+from harness.clock import HOST_JITTER_WALL, Clock, Deadline, stamp
 from harness.errors import RigFault
 from harness.gpio.base import GpioBackend, InputLine, OutputLine
 from harness.limits import ModelProfile, Timing
 from harness.power.backoff import BackOff
 
-Recorder = Callable[[Timing], None]
+Recorder = Callable[[Timing], object]
 
 #: Without a supply relay, how much longer than POWER_CUT_AFTER a late logout is waited for.
 POWER_DOWN_GRACE = 1.5
@@ -37,6 +37,18 @@ EDGE_SPIN = 0.002
 def _middle(window: tuple[float, float]) -> float:
     """Aim at the middle of a window: thread noise then costs nothing on either side."""
     return (window[0] + window[1]) / 2
+
+
+def _aim(window: tuple[float, float], clock: Clock) -> float:
+    """Where to aim a host-timed pulse inside `window` (module seconds).
+
+    The middle on a real rig. On a compressed clock the host's lateness (a late wake-up, never
+    an early one) is HOST_JITTER_WALL / scale module seconds, so the aim moves towards the low
+    edge to leave that much room above it, never below a quarter of the window.
+    """
+    low, high = window
+    late = clock.to_module(HOST_JITTER_WALL)
+    return max(low + (high - low) / 4, min(_middle(window), high - late))
 
 
 class PowerError(RigFault, RuntimeError):

@@ -8,6 +8,7 @@ A step the module fails reboots (the document's reaction); a refused setting end
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from harness import limits
 from harness.at import ATError
@@ -174,7 +175,7 @@ class BringUp:
             ("OPT-SHOWPT", "AT+QISHOWPT=1", o.showpt, m.qishowpt),
         ):
             if flag:
-                steps.append((clause, name, lambda setter=setter: setter(1)))
+                steps.append((clause, name, partial(setter, 1)))
         for clause, name, run in steps:
             try:
                 run()

@@ -190,8 +190,9 @@ def _allure2(
 ) -> AllureOutcome:
     results = run_dir / ALLURE_RESULTS
     prev = previous_run(run_dir, reports_dir)
-    if prev is not None:
-        shutil.copytree(_history_of(prev), results / "history", dirs_exist_ok=True)
+    prev_history = _history_of(prev) if prev is not None else None  # previous_run checked it
+    if prev_history is not None:
+        shutil.copytree(prev_history, results / "history", dirs_exist_ok=True)
         trim_history(results / "history", history)
     # The single-file report writes no history/ (allure2 issue 2740), so the multi-file one is
     # generated into a scratch directory too: only its history/ is kept, for the next run.

@@ -188,7 +188,7 @@ def noise_threshold(old: CommandStats, new: CommandStats, scales: tuple[float, .
 
 def classify(old: CommandStats, new: CommandStats, scales: tuple[float, ...]) -> TimingShift:
     parts = noise_parts(old, new, scales)
-    rule = max(parts, key=parts.get)
+    rule = max(parts, key=parts.__getitem__)
     threshold = parts[rule]
     if old.n < MIN_SAMPLES or new.n < MIN_SAMPLES:
         return TimingShift(new.command, old, new, threshold, TOO_FEW, rule)

@@ -13,6 +13,7 @@ import base64
 import io
 import math
 
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -76,7 +77,7 @@ def timing_png(stats: CommandStats) -> bytes:
     fig = Figure(figsize=(7.6, 1.8), dpi=96)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    handles = []
+    handles: list[Artist] = []
     if stats.typical:
         low, high = stats.typical
         ax.axvspan(low, high, color=TYPICAL_COLOUR, alpha=0.25)

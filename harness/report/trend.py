@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -114,8 +115,7 @@ class Trend:
         for cid in CLAUSES:
             streak: list[Night] = []
             for night in [*self.nights, None]:
-                failing = night is not None and night.verdicts.get(cid) is ClauseVerdict.FAIL
-                if failing:
+                if night is not None and night.verdicts.get(cid) is ClauseVerdict.FAIL:
                     streak.append(night)
                     continue
                 if streak:
@@ -174,7 +174,7 @@ def command_png(trend: Trend, command: str) -> bytes:
             markeredgecolor=colour,
             linestyle="",
         )
-    handles = [
+    handles: list[Artist] = [
         Line2D([], [], color=c, marker="o", linestyle="", label=f"firmware {fw}")
         for fw, c in colours.items()
     ]

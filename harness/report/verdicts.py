@@ -114,8 +114,8 @@ class ClauseRow:
     @property
     def tightest(self) -> TimingRecord | None:
         """The step with the least margin left (steps without a ceiling do not count)."""
-        limited = [t for t in self.timings if t.margin is not None]
-        return min(limited, key=lambda t: t.margin) if limited else None
+        limited = [(t.margin, t) for t in self.timings if t.margin is not None]
+        return min(limited, key=lambda pair: pair[0])[1] if limited else None
 
     @property
     def slowest(self) -> TimingRecord | None:
@@ -202,11 +202,12 @@ def group_rows(rows: list[ClauseRow], interrupted: bool = False) -> list[GroupRo
 
 def tightest_steps(run: Run, n: int = 8) -> list[TimingRecord]:
     """Each command's step with the least margin to its limit; the `n` tightest, first first."""
-    best: dict[tuple[str, str], TimingRecord] = {}
+    best: dict[tuple[str, str], tuple[float, TimingRecord]] = {}
     for t in run.timings:
-        if t.margin is None:
+        margin = t.margin
+        if margin is None:
             continue
         key = (t.clause, command_key(t.command))
-        if key not in best or t.margin < best[key].margin:
-            best[key] = t
-    return sorted(best.values(), key=lambda t: t.margin)[:n]
+        if key not in best or margin < best[key][0]:
+            best[key] = (margin, t)
+    return [t for _, t in sorted(best.values(), key=lambda pair: pair[0])][:n]

@@ -265,7 +265,12 @@ def cfun(fw: Firmware, cmd: Command) -> Result:
         return "ERROR"  # OFONO: CFUN=4 is refused until the +CPIN URC
     yield fw.lat("lat_cfun")
     if reset:
-        fw.after_final(lambda: (fw.power_off(), fw.power_on()))
+
+        def restart() -> None:
+            fw.power_off()
+            fw.power_on()
+
+        fw.after_final(restart)
         return "OK"
     was = fw.v.cfun
     fw.v.cfun = level

@@ -50,9 +50,11 @@ def qiopen(fw: Firmware, cmd: Command) -> str | None:
     state = fw.v.ip_state
     existing = fw.sessions.get(link)
     if existing is not None and existing.state == "CONNECTED":
-        return _already(fw, link)
+        _already(fw, link)
+        return None
     if not mux and state == IpState.CONNECT_OK:
-        return _already(fw, link)
+        _already(fw, link)
+        return None
     open_states = OPEN_ALLOWED | ({IpState.CONNECT_OK} if mux else set())
     busy = existing is not None and existing.state != "CLOSED"
     if (state not in open_states or busy) and not fw.mutated("qiopen_any_state"):
@@ -100,15 +102,16 @@ def _connect(fw: Firmware, session: Session, host: str, was: IpState) -> Generat
         if activation_fails(fw):
             return _failed(fw, session, IpState(fw.p.qiact_fail_state))
         fw.v.local_ip = fw.v.local_ip or fw.p.local_ip or "10.0.0.2"
-    ip: str | None = host
+    ip = host
     if not is_dotted_ip(host):
         yield fw.lat("lat_dns")
-        ip = fw.resolver.lookup(host)
-        if ip is None:
+        found = fw.resolver.lookup(host)
+        if found is None:
             if fw.p.dns_fail_reply == "ERROR":
                 fw.final("ERROR")
                 return _forget(fw, session, IpState(fw.p.refused_state))
             return _failed(fw, session, IpState(fw.p.refused_state))
+        ip = found
     route = fw.resolver.route(ip, session.route.port)
     if fw.faults.take("peer_unreachable") is not None:
         route = Route(route.ip, route.port, None)

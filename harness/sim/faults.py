@@ -7,6 +7,7 @@ acts every time until `clear()`. Faults marked `immediate` act at injection (`+P
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import SupportsFloat, SupportsIndex
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ class Armed:
         return float(self.params[name])
 
 
+def _number(value: object) -> float:
+    """`float(value)` for what float() takes; TypeError for the rest (None, a list)."""
+    if isinstance(value, str | bytes | bytearray | SupportsFloat | SupportsIndex):
+        return float(value)
+    raise TypeError(f"{value!r} is not a number")
+
+
 def make(name: str, persistent: bool, params: dict[str, object]) -> Armed:
     """Validate a fault request; UnknownFault names what exists."""
     spec = FAULTS.get(name)
@@ -84,7 +92,7 @@ def make(name: str, persistent: bool, params: dict[str, object]) -> Armed:
             raise UnknownFault(f"fault {name!r} has no parameter {key!r} (it takes: {allowed})")
         default = spec.params.get(key, 1.0)
         try:
-            values[key] = str(value) if isinstance(default, str) else float(value)  # type: ignore[arg-type]
+            values[key] = str(value) if isinstance(default, str) else _number(value)
         except (TypeError, ValueError):
             raise UnknownFault(f"fault {name!r}: {key}={value!r} is not a number") from None
     if isinstance(values.get("data"), str):

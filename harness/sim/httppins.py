@@ -46,7 +46,8 @@ class PinServer:
         self._http = ThreadingHTTPServer(parse_address(address), _handler(server))
         self._http.daemon_threads = True
         host, port = self._http.server_address[:2]
-        self.url = f"http://{host}:{port}"
+        text = host.decode() if isinstance(host, bytes) else host  # bytes: AF_UNIX only
+        self.url = f"http://{text}:{port}"
         self._thread = threading.Thread(
             target=self._http.serve_forever, name="sim-pins-http", daemon=True
         )

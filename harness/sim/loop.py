@@ -8,6 +8,7 @@ is a generator that yields module seconds to sleep; timers and tasks can be canc
 from __future__ import annotations
 
 import heapq
+import inspect
 import itertools
 import threading
 import traceback
@@ -85,7 +86,7 @@ class Task:
         self.cancelled = True
         if self._timer is not None:
             self._timer.cancel()
-        if self.gen.gi_running:
+        if inspect.getgeneratorstate(self.gen) == inspect.GEN_RUNNING:
             return  # cancelled from inside itself: it ends at its next yield
         self.gen.close()
         self._finish()

@@ -8,10 +8,24 @@ Each field that PROTOCOL.md marks [U] is a setting here, never a silent choice; 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 #: (low, high) module seconds; every latency is drawn uniformly from its span.
 Span = tuple[float, float]
+
+_D = TypeVar("_D", bound="DataclassInstance")
+
+
+def _replaced(profile: _D, changes: Mapping[str, object]) -> _D:
+    """`dataclasses.replace` with fields named at run time (a preset's keywords, the command
+    line): an unknown name is a TypeError, a bad choice or span __post_init__'s ValueError."""
+    return dataclasses.replace(profile, **changes)
+
 
 #: Rates AT+IPR accepts (M35MAN p.36); 0 is autobaud.
 IPR_RATES = (0, 300, 600, 1200, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600, 115200)
@@ -212,7 +226,7 @@ class Profile:
     @classmethod
     def m95(cls, **changes: object) -> Profile:
         """The Quectel M95 of PROTOCOL.md (the default)."""
-        return dataclasses.replace(cls(), **changes)
+        return _replaced(cls(), changes)
 
     @classmethod
     def mc60(cls, **changes: object) -> Profile:
@@ -224,13 +238,13 @@ class Profile:
             firmware="MC60CAR01A07",
             lat_qideact=(0.3, 0.6),  # §14: DEACT OK about 0.45 s on a live network
         )
-        return dataclasses.replace(base, **changes)
+        return _replaced(base, changes)
 
     @classmethod
     def m66(cls, **changes: object) -> Profile:
         """A Quectel M66 (the revision strings are illustrative)."""
         base = cls(name="m66", model="Quectel_M66", revision="M66FAR01A12", firmware="M66FAR01A12")
-        return dataclasses.replace(base, **changes)
+        return _replaced(base, changes)
 
     @classmethod
     def rough(cls, **changes: object) -> Profile:
@@ -246,7 +260,7 @@ class Profile:
             boot_noise=True,
             echo_payload_drawn=True,
         )
-        return dataclasses.replace(base, **changes)
+        return _replaced(base, changes)
 
     @classmethod
     def named(cls, name: str, **changes: object) -> Profile:
@@ -299,4 +313,4 @@ def with_setting(profile: Profile, name: str, text: str) -> Profile:
     except ValueError:
         hint = "two numbers as LOW,HIGH" if kind is tuple else f"a {kind.__name__}"
         raise ValueError(f"profile setting {name}={text!r}: expected {hint}") from None
-    return dataclasses.replace(profile, **{name: value})
+    return _replaced(profile, {name: value})

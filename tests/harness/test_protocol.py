@@ -393,6 +393,15 @@ def test_with_echo_on_a_urc_before_the_echo_is_not_the_reply():
     assert (s.lines, s.final, s.urcs) == ([], "+CME ERROR: 14", ["+CPIN: READY"])
 
 
+def test_an_echo_stuck_to_bare_pushed_data_is_still_the_echo():
+    """QIHEAD=0 data has no line end (§8): the next echo lands on its last line."""
+    codec, _ = exchange("AT", b"AT\r" + frame("OK"))
+    assert summarize(codec.feed(b"peer data\r\nno end", 0)).urcs == ["peer data"]
+    codec.begin(spec_for("AT+QISEND"))
+    s = summarize(codec.feed(b"AT+QISEND\r\r\n> ", 0))
+    assert (s.urcs, s.echo, s.stages) == (["no end"], [b"AT+QISEND"], [">"])
+
+
 def test_a_late_answer_of_an_abandoned_command_is_dropped():
     """A sync AT timed out and was answered late: its echo and OK are not AT+CSQ's answer."""
     codec, _ = exchange("AT", b"AT\r" + frame("OK"))
