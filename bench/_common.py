@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from harness import limits
 from harness.at import ATChannel, ChannelError
 from harness.clock import Clock
+from harness.commands import ResultCode
 from harness.peer import PeerControl, PeerError, PeerServer
 from harness.power import SyncError, sync
 from harness.sim import Profile, SimulatedModule
@@ -244,7 +245,7 @@ class Rig:
         host, port = self.peer.address
         mark = self.control.mark()
         reply = self.need_channel().command(f'AT+QIOPEN="TCP","{host}","{port}"', self.patience())
-        if reply.final != "CONNECT OK":
+        if reply.code is not ResultCode.CONNECT_OK:
             raise BenchError(f"AT+QIOPEN to the peer {host}:{port} answered {reply.final!r}")
         return self.control.wait_connection(self.patience(), proto="tcp", after=mark).id
 

@@ -70,12 +70,24 @@ def main(argv: list[str] | None = None) -> int:
         code, wall, out = modemcert_run(rigs, folder / "batch", args.extra)
         (batch_dir,) = (folder / "batch").glob("batch-*")
         record = json.loads((batch_dir / "batch.json").read_text())
+        problems = []
+        for r in record["runs"]:
+            if r["run"] is None:
+                continue
+            tests = json.loads((batch_dir / r["run"] / "timings.json").read_text())["tests"]
+            problems += [
+                f"{r['rig']}: {t['nodeid']} {t['outcome']} ({t['category']}): {t['message'][:160]}"
+                for t in tests
+                if t["outcome"] not in ("passed", "skipped")
+            ]
     rows = [["single: " + profiles[0], code1, f"{single:.1f}"]]
     rows += [[f"batch: {r['rig']}", r["exit"], f"{r['wall']:.1f}"] for r in record["runs"]]
     rows.append(["batch (all at once)", code, f"{wall:.1f}"])
     print(table(["run", "exit", "wall s"], rows))
+    for line in problems:
+        print("  not passed:", line)
     if code1 != 0 or code != 0:
-        print((out1 if code1 else out)[-3000:])
+        print((out1 if code1 else out)[-1500:])
         print(
             f"batch-wall-ratio: nan (a run did not pass: exit {code1}/{code}) (target <= 2) MISSED"
         )

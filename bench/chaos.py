@@ -27,6 +27,7 @@ from pathlib import Path
 from harness import limits
 from harness.at import ATChannel, ChannelError
 from harness.clock import Clock, stamp
+from harness.commands import ResultCode
 from harness.gpio import open_backend
 from harness.gpio.sim import SimPins
 from harness.modem import Modem
@@ -414,7 +415,7 @@ class Chaos:
             if seconds > limits.QIDEACT.seconds * 1.05:
                 expect.append((name, "PDP-DEACT", "no answer to AT+QIDEACT"))
             elif seconds < limits.QIDEACT.seconds * 0.95:
-                expect.append((name, "PDP-DEACT", "DEACT OK"))
+                expect.append((name, "PDP-DEACT", ResultCode.DEACT_OK.value))
         elif name == "qideact_hang":
             sim.inject(name)
         elif name == "noise":

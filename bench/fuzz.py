@@ -67,7 +67,7 @@ class Outcome:
 
 # -- loading the properties ---------------------------------------------------------------------
 def _load(name: str, path: Path) -> ModuleType:
-    """Import a test file by path under `name` (the properties import `_at_cases` by name);
+    """Import a test file by path under `name` (the properties import their helpers by name);
     a module already loaded from that very file (pytest's own) is reused."""
     known = sys.modules.get(name)
     if known is not None and getattr(known, "__file__", None) == str(path):
@@ -84,7 +84,8 @@ def _load(name: str, path: Path) -> ModuleType:
 def load_properties() -> tuple[Callable[..., None], ...]:
     """The profiles (tests/conftest.py) and PROPERTIES, loaded afresh: `fuzz()` rewraps them."""
     _load("_modemcert_tests_conftest", TESTS / "conftest.py")
-    _load("_at_cases", TESTS / "harness" / "_at_cases.py")
+    for helper in ("_at_cases", "_at_seeds", "_at_checks", "_at_strategies"):  # in their order
+        _load(helper, TESTS / "harness" / f"{helper}.py")
     sys.modules.pop("_modemcert_protocol_props", None)
     props = _load("_modemcert_protocol_props", PROPS_FILE)
     return tuple(props.PROPERTIES)

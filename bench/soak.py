@@ -31,6 +31,7 @@ from _common import (
 from harness import limits
 from harness.at import ATChannel, ATTimeout
 from harness.clock import MAX_SCALE, MIN_SCALE
+from harness.commands import ResultCode
 from harness.transport import TRANSCRIPT_KEEP, Transcript
 
 TARGET_MB = 5.0
@@ -135,7 +136,7 @@ def heartbeat(rig: Rig, channel: ATChannel, tally: Tally) -> None:
     except ATTimeout:
         tally.timeouts += 1
         return
-    if reply.final != "SEND OK":
+    if reply.code is not ResultCode.SEND_OK:
         raise BenchError(f"heartbeat {text!r} answered {reply.final!r}")
     try:
         got = channel.wait_received(rig.patience(ECHO_WAIT))
@@ -186,14 +187,16 @@ def entry_bytes(channel: ATChannel) -> float:
 def buffers(channel: ATChannel, per_entry: float) -> list[tuple[str, object]]:
     """The channel's queues and the transcript (read-only looks at their sizes)."""
     kept = len(channel.transcript.entries())
+    held = channel.held()
     bound = channel.transcript._entries.maxlen  # the deque's bound (TRANSCRIPT_KEEP)
     return [
         ("transcript entries recorded", channel.transcript.mark()),
         ("transcript entries kept / bound", f"{kept} / {bound}"),
         ("transcript MB now (estimate)", kept * per_entry / 2**20),
         ("transcript MB at its bound (estimate)", (bound or kept) * per_entry / 2**20),
-        ("queued URCs / received blocks", f"{len(channel._urcs)} / {len(channel._received)}"),
-        ("data-mode bytes / unparsed bytes", f"{len(channel._data)} / {channel._codec.buffered}"),
+        ("URCs logged / unread", f"{held['urcs logged']} / {held['urcs unread']}"),
+        ("received blocks", held["received blocks"]),
+        ("data-mode bytes / unparsed bytes", f"{held['data bytes']} / {held['unparsed bytes']}"),
     ]
 
 

@@ -27,6 +27,7 @@ from _common import (
 
 from harness import limits
 from harness.clock import stamp
+from harness.commands import ResultCode
 from harness.peer import sha256_hex
 
 TARGET = 0.90
@@ -56,7 +57,7 @@ def send_windowed(rig: Rig, payload: bytes) -> dict[str, float]:
     for offset in range(0, len(payload), limits.SEND_MAX):
         chunk = payload[offset : offset + limits.SEND_MAX]
         reply = channel.send_data(chunk)
-        if reply.final != "SEND OK":
+        if reply.code is not ResultCode.SEND_OK:
             raise BenchError(f"AT+QISEND={len(chunk)} at byte {offset} answered {reply.final!r}")
         sends += 1
         prompt = next(s.t_ns for s in reply.stages if s.text == ">")

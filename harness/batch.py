@@ -17,13 +17,13 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.clock import Clock, stamp
 from harness.errors import ExitCode
 from harness.files import atomic_write
 from harness.rig import Rig, RigError, load_rig
+from harness.runrecord import new_dated_dir
 
 BATCH_FILE = "batch.json"
 BATCH_FORMAT = "modemcert-batch/1"
@@ -144,17 +144,7 @@ class Member:
 
 def new_batch_dir(reports_dir: Path) -> Path:
     """`reports/batch-<UTC time to the ms>`, created here (a `-2` suffix if it exists)."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC)
-    base = f"batch-{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}"
-    for n in range(1, 1000):
-        path = reports_dir / (base if n == 1 else f"{base}-{n}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise RigError(reports_dir, None, "too many batches in the same millisecond")
+    return new_dated_dir(reports_dir, "batch-{time}")
 
 
 def run_batch(

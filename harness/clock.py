@@ -17,6 +17,9 @@ MAX_SCALE = 1.0
 #: Wall seconds a stamp may be late on a loaded host (scheduling, a thread's wake-up); with a
 #: time scale a step measured in module time is uncertain by this much divided by the scale.
 HOST_JITTER_WALL = 0.005
+#: Wall seconds a thread holding the GIL runs before one waiting for it gets it (Python's
+#: default is 5 ms): the station shortens it so a pulse edge or a stamp is not kept waiting.
+GIL_SWITCH_WALL = 0.0005
 
 
 def stamp() -> int:

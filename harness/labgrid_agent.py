@@ -10,6 +10,9 @@ one answer per request: `{"op": "set", "line": "pwrkey", "value": true}` → `{"
 `{"op": "get", "line": "status"}` → `{"ok": true, "value": false}`, `{"op": "release"}`. The place
 is released on `release`, at the end of input (modemcert exited, however it died), or
 `TERM_GRACE` seconds after a SIGTERM (modemcert may still need the lines to power the module off).
+
+One file, run as a script: `Coordinator` (the session and the place), `wait_serial()` (its RFC 2217
+port), `Lines` (its digital outputs), `Agent` (bring-up and the request loop).
 """
 
 from __future__ import annotations
@@ -64,92 +67,66 @@ class Failure(Exception):
         return {"kind": self.kind, "message": str(self)}
 
 
-class Agent:
-    """One place, acquired for one modemcert run."""
+def import_labgrid() -> str:
+    """labgrid's version, if this Python has a labgrid that speaks gRPC."""
+    try:
+        from labgrid.util import labgrid_version
+    except ImportError as e:
+        raise Failure(
+            "labgrid", f"{sys.executable} cannot import labgrid ({e}); install it there"
+        ) from None
+    version = labgrid_version()
+    numbers = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    if numbers < MIN_LABGRID:
+        raise Failure(
+            "labgrid",
+            f"labgrid {version} at {sys.executable} talks to its coordinator over crossbar; "
+            "modemcert needs labgrid 24 or newer (gRPC): upgrade it",
+        )
+    return version
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self.coordinator = args.coordinator
-        self.name = args.place
+
+def environment(path: str | None, name: str) -> Any:
+    """The labgrid environment file's, with a target for place `name` (None without a file)."""
+    if not path:
+        return None
+    from labgrid import Environment
+
+    try:
+        env = Environment(config_file=path)
+    except Exception as e:  # labgrid raises its own config errors, YAML's, or OSError
+        raise Failure("env", f"environment file {path}: {e}") from None
+    from labgrid.remote.client import find_role_by_place
+
+    if find_role_by_place(env.config.get_targets(), name) is None:
+        raise Failure(
+            "env",
+            f"environment file {path} has no target with a RemotePlace named "
+            f"{name!r}: add `RemotePlace: {{name: {name}}}` to a target's resources",
+        )
+    return env
+
+
+class Coordinator:
+    """The session with labgrid's coordinator and the one place it holds for this run."""
+
+    def __init__(self, coordinator: str, name: str, timeout: float) -> None:
+        self.coordinator = coordinator
+        self.name = name
+        self.timeout = timeout
         self.loop: asyncio.AbstractEventLoop | None = None
         self.session: Any = None
         self.place: Any = None
         self.acquired = False
-        self.drivers: dict[str, Any] = {}
         self._release_lock = threading.Lock()
 
-    # -- bring-up -------------------------------------------------------------------------------
-    def start(self) -> dict[str, Any]:
-        version = self._import_labgrid()
-        env = self._environment()
-        self._connect(env)
-        self.place = self._find_place()
-        self._check_free()
-        self._check_matches()
-        self._acquire()
-        serial = self._wait_serial()
-        # From here the loop runs on its own thread: the coordinator's updates keep flowing, and
-        # labgrid's resource polls (which would each wait 0.1 s on an idle loop) do not stall.
-        loop = self._loop()
-        threading.Thread(target=loop.run_forever, name="labgrid-loop", daemon=True).start()
-        target = self._target(env)
-        lines = {name: self._driver(target, name) for name in self.args.line}
-        exporters = sorted({path[0] for path in self.place.acquired_resources})
-        return {
-            "place": self.place.name,
-            "coordinator": self.coordinator,
-            "acquired_by": self.place.acquired,
-            "labgrid": version,
-            "tags": dict(self.place.tags),
-            "exporter": serial["resource"].split("/")[0],
-            "exporters": exporters,
-            "serial": serial,
-            "lines": lines,
-        }
-
-    def _loop(self) -> asyncio.AbstractEventLoop:
-        """The session's event loop, made by `_connect` (every later step comes after it)."""
+    def running(self) -> asyncio.AbstractEventLoop:
+        """The session's event loop, made by `connect` (every later step comes after it)."""
         if self.loop is None:
             raise RuntimeError("the labgrid agent is not connected to its coordinator")
         return self.loop
 
-    def _import_labgrid(self) -> str:
-        try:
-            from labgrid.util import labgrid_version
-        except ImportError as e:
-            raise Failure(
-                "labgrid", f"{sys.executable} cannot import labgrid ({e}); install it there"
-            ) from None
-        version = labgrid_version()
-        numbers = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
-        if numbers < MIN_LABGRID:
-            raise Failure(
-                "labgrid",
-                f"labgrid {version} at {sys.executable} talks to its coordinator over crossbar; "
-                "modemcert needs labgrid 24 or newer (gRPC): upgrade it",
-            )
-        return version
-
-    def _environment(self) -> Any:
-        if not self.args.env:
-            return None
-        from labgrid import Environment
-
-        try:
-            env = Environment(config_file=self.args.env)
-        except Exception as e:  # labgrid raises its own config errors, YAML's, or OSError
-            raise Failure("env", f"environment file {self.args.env}: {e}") from None
-        from labgrid.remote.client import find_role_by_place
-
-        if find_role_by_place(env.config.get_targets(), self.name) is None:
-            raise Failure(
-                "env",
-                f"environment file {self.args.env} has no target with a RemotePlace named "
-                f"{self.name!r}: add `RemotePlace: {{name: {self.name}}}` to a target's resources",
-            )
-        return env
-
-    def _connect(self, env: Any) -> None:
+    def connect(self, env: Any) -> None:
         import grpc
         from labgrid.remote.client import ClientSession, ServerError
         from labgrid.util.proxy import proxymanager
@@ -159,7 +136,7 @@ class Agent:
         address = proxymanager.get_grpc_address(self.coordinator, default_port=DEFAULT_PORT)
         self.session = ClientSession(address, self.loop, env=env)
         try:
-            self.loop.run_until_complete(asyncio.wait_for(self.session.start(), self.args.timeout))
+            self.loop.run_until_complete(asyncio.wait_for(self.session.start(), self.timeout))
         except (TimeoutError, ServerError, grpc.RpcError, OSError) as e:
             raise Failure(
                 "unreachable",
@@ -167,7 +144,7 @@ class Agent:
                 "check that labgrid-coordinator runs there and the address and port are right",
             ) from None
 
-    def _find_place(self) -> Any:
+    def find_place(self) -> Any:
         places = self.session.places
         place = places.get(self.name)
         if place is None:
@@ -181,14 +158,14 @@ class Agent:
             )
         return place
 
-    def _me(self) -> str:
+    def me(self) -> str:
         return f"{self.session.gethostname()}/{self.session.getuser()}"
 
-    def _check_free(self) -> None:
+    def check_free(self) -> None:
         holder = self.place.acquired
         if not holder:
             return
-        if holder == self._me():
+        if holder == self.me():
             raise Failure(
                 "busy",
                 f"place {self.name!r} is already acquired by {holder} (this user on this host): "
@@ -201,7 +178,7 @@ class Agent:
             f"(labgrid-client -x {self.coordinator} -p {self.name} who)",
         )
 
-    def _resource_paths(self) -> list[tuple[str, str, str, str]]:
+    def resource_paths(self) -> list[tuple[str, str, str, str]]:
         return [
             (exporter, group_name, entry.cls, resource_name)
             for exporter, groups in self.session.resources.items()
@@ -210,14 +187,14 @@ class Agent:
             if "cls" in entry.data
         ]
 
-    def _check_matches(self) -> None:
+    def check_matches(self) -> None:
         if not self.place.matches:
             raise Failure(
                 "missing",
                 f"place {self.name!r} matches no resources: add the exporter's group, e.g. "
                 f"labgrid-client -p {self.name} add-match 'EXPORTER/GROUP/*'",
             )
-        match = self.place.unmatched(self._resource_paths())
+        match = self.place.unmatched(self.resource_paths())
         if match is not None:
             raise Failure(
                 "missing",
@@ -225,18 +202,18 @@ class Agent:
                 "labgrid-exporter runs and is connected to this coordinator",
             )
 
-    def _acquire(self) -> None:
+    def acquire(self) -> None:
         import grpc
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
         request = pb2.AcquirePlaceRequest(placename=self.place.name)
         try:
-            self._loop().run_until_complete(self.session.stub.AcquirePlace(request))
+            self.running().run_until_complete(self.session.stub.AcquirePlace(request))
         except grpc.aio.AioRpcError as e:
             held = [
-                f"{'/'.join(path)} (by place {self._entry(path).acquired})"
-                for path in self._resource_paths()
-                if self.place.getmatch(path) is not None and self._entry(path).acquired
+                f"{'/'.join(path)} (by place {self.entry(path).acquired})"
+                for path in self.resource_paths()
+                if self.place.getmatch(path) is not None and self.entry(path).acquired
             ]
             raise Failure(
                 "busy",
@@ -244,113 +221,148 @@ class Agent:
                 + (f"; resources in use: {', '.join(held)}" if held else ""),
             ) from None
         self.acquired = True
-        self._loop().run_until_complete(self.session.sync_with_coordinator())
+        self.running().run_until_complete(self.session.sync_with_coordinator())
 
-    def _entry(self, path: tuple[str, str, str, str] | list[str]) -> Any:
+    def entry(self, path: tuple[str, str, str, str] | list[str]) -> Any:
         exporter, group_name, _, resource_name = path
         return self.session.resources.get(exporter, {}).get(group_name, {}).get(resource_name)
 
-    def _named(self, path: list[str]) -> str:
+    def named(self, path: list[str]) -> str:
         match = self.place.getmatch(path)
         return match.rename if match is not None and match.rename else path[3]
 
-    def _wait_serial(self) -> dict[str, Any]:
-        """The place's NetworkSerialPort, once its exporter has started ser2net for it."""
-        latest: list[str] = ["the place's resources did not arrive"]
+    def release(self) -> None:
+        """Give the place back (idempotent); never raises."""
+        with self._release_lock:
+            if not self.acquired:
+                return
+            self.acquired = False
+        from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
-        async def ready() -> dict[str, Any]:
-            while True:
-                found = self._serial_now(latest)
-                if found is not None:
-                    return found
-                await asyncio.sleep(POLL)
+        request = pb2.ReleasePlaceRequest(placename=self.place.name)
+
+        async def give_back() -> None:
+            await asyncio.wait_for(self.session.stub.ReleasePlace(request), RELEASE_TIMEOUT)
 
         try:
-            return self._loop().run_until_complete(asyncio.wait_for(ready(), self.args.timeout))
-        except TimeoutError:
-            raise Failure("unavailable", f"{latest[0]} within {self.args.timeout:g} s") from None
+            loop = self.running()
+            if loop.is_running():
+                asyncio.run_coroutine_threadsafe(give_back(), loop).result(RELEASE_TIMEOUT + 1)
+            else:
+                loop.run_until_complete(give_back())
+        except Exception as e:
+            print(f"labgrid agent: could not release place {self.name!r}: {e}", file=sys.stderr)
 
-    def _serial_now(self, latest: list[str]) -> dict[str, Any] | None:
-        place = self.place
-        if place.acquired != self._me() or not place.acquired_resources:
-            latest[0] = f"place {self.name!r} was not yet shown as acquired by {self._me()}"
-            return None
-        ports = [p for p in place.acquired_resources if p[2] == "NetworkSerialPort"]
-        if self.args.serial:
-            ports = [p for p in ports if self.args.serial in (p[3], self._named(p))]
-        if not ports:
-            wanted = f"named {self.args.serial!r} " if self.args.serial else ""
-            raise Failure(
-                "missing",
-                f"place {self.name!r} has no NetworkSerialPort {wanted}: export the module's UART "
-                "(RawSerialPort or USBSerialPort, which labgrid-exporter serves with ser2net) "
-                "and match it to the place",
-            )
-        if len(ports) > 1:
-            names = ", ".join(self._named(p) for p in ports)
-            raise Failure(
-                "missing",
-                f"place {self.name!r} has {len(ports)} NetworkSerialPorts ({names}): name the "
-                "module's in the rig file's [labgrid] serial",
-            )
-        path = ports[0]
-        entry = self._entry(path)
-        where = "/".join(path)
-        if entry is None:
-            latest[0] = f"the exporter of {where} is gone"
-            return None
-        if not entry.avail:
-            latest[0] = f"{where} is not available at its exporter (is the device there?)"
-            return None
-        params = entry.params
-        protocol = params.get("protocol", "rfc2217")
-        if protocol != "rfc2217":
-            raise Failure(
-                "missing",
-                f"{where} speaks {protocol}, not RFC 2217: modemcert sets the line rate, so the "
-                "exporter must serve it with ser2net's rfc2217 (labgrid's default)",
-            )
-        if not params.get("port"):
-            latest[0] = f"the exporter did not start ser2net for {where}"
-            return None
-        host = params["host"]
-        shown = f"[{host}]" if ":" in host else host
-        return {
-            # ign_set_control: ser2net answers DTR/RTS changes its own way (labgrid does the same)
-            "url": f"rfc2217://{shown}:{params['port']}?ign_set_control",
-            "host": host,
-            "port": params["port"],
-            "speed": params.get("speed"),
-            "name": self._named(path),
-            "resource": where,
-            "path": entry.extra.get("path"),
-        }
 
-    def _target(self, env: Any) -> Any:
+def wait_serial(c: Coordinator, wanted: str | None) -> dict[str, Any]:
+    """The place's NetworkSerialPort, once its exporter has started ser2net for it."""
+    latest: list[str] = ["the place's resources did not arrive"]
+
+    async def ready() -> dict[str, Any]:
+        while True:
+            found = serial_now(c, wanted, latest)
+            if found is not None:
+                return found
+            await asyncio.sleep(POLL)
+
+    try:
+        return c.running().run_until_complete(asyncio.wait_for(ready(), c.timeout))
+    except TimeoutError:
+        raise Failure("unavailable", f"{latest[0]} within {c.timeout:g} s") from None
+
+
+def serial_now(c: Coordinator, wanted: str | None, latest: list[str]) -> dict[str, Any] | None:
+    """The port if it can be used now; else None, with why not in `latest[0]`."""
+    place = c.place
+    if place.acquired != c.me() or not place.acquired_resources:
+        latest[0] = f"place {c.name!r} was not yet shown as acquired by {c.me()}"
+        return None
+    ports = [p for p in place.acquired_resources if p[2] == "NetworkSerialPort"]
+    if wanted:
+        ports = [p for p in ports if wanted in (p[3], c.named(p))]
+    if not ports:
+        named = f"named {wanted!r} " if wanted else ""
+        raise Failure(
+            "missing",
+            f"place {c.name!r} has no NetworkSerialPort {named}: export the module's UART "
+            "(RawSerialPort or USBSerialPort, which labgrid-exporter serves with ser2net) "
+            "and match it to the place",
+        )
+    if len(ports) > 1:
+        names = ", ".join(c.named(p) for p in ports)
+        raise Failure(
+            "missing",
+            f"place {c.name!r} has {len(ports)} NetworkSerialPorts ({names}): name the "
+            "module's in the rig file's [labgrid] serial",
+        )
+    path = ports[0]
+    entry = c.entry(path)
+    where = "/".join(path)
+    if entry is None:
+        latest[0] = f"the exporter of {where} is gone"
+        return None
+    if not entry.avail:
+        latest[0] = f"{where} is not available at its exporter (is the device there?)"
+        return None
+    params = entry.params
+    protocol = params.get("protocol", "rfc2217")
+    if protocol != "rfc2217":
+        raise Failure(
+            "missing",
+            f"{where} speaks {protocol}, not RFC 2217: modemcert sets the line rate, so the "
+            "exporter must serve it with ser2net's rfc2217 (labgrid's default)",
+        )
+    if not params.get("port"):
+        latest[0] = f"the exporter did not start ser2net for {where}"
+        return None
+    host = params["host"]
+    shown = f"[{host}]" if ":" in host else host
+    return {
+        # ign_set_control: ser2net answers DTR/RTS changes its own way (labgrid does the same)
+        "url": f"rfc2217://{shown}:{params['port']}?ign_set_control",
+        "host": host,
+        "port": params["port"],
+        "speed": params.get("speed"),
+        "name": c.named(path),
+        "resource": where,
+        "path": entry.extra.get("path"),
+    }
+
+
+class Lines:
+    """The place's digital outputs by resource name, with the labgrid drivers that switch them."""
+
+    def __init__(self, c: Coordinator) -> None:
+        self.c = c
+        self.drivers: dict[str, Any] = {}
+
+    def target(self, env: Any) -> Any:
         from labgrid import Target
         from labgrid.remote.client import find_role_by_place
         from labgrid.resource.remote import RemotePlace, RemotePlaceManager
 
+        c = self.c
         manager = RemotePlaceManager.get()
-        manager.session = self.session  # our session: no second connection to the coordinator
-        manager.loop = self.loop
+        manager.session = c.session  # our session: no second connection to the coordinator
+        manager.loop = c.loop
         try:
             if env is not None:
-                role = find_role_by_place(env.config.get_targets(), self.place.name)
+                role = find_role_by_place(env.config.get_targets(), c.place.name)
                 return env.get_target(role)
-            target = Target(self.place.name)
-            RemotePlace(target, name=self.place.name)
+            target = Target(c.place.name)
+            RemotePlace(target, name=c.place.name)
             return target
         except Failure:
             raise
         except Exception as e:
-            raise Failure("env", f"labgrid could not make a target of place {self.name!r}: {e}")
+            raise Failure("env", f"labgrid could not make a target of place {c.name!r}: {e}")
 
-    def _driver(self, target: Any, name: str) -> dict[str, str]:
+    def driver(self, target: Any, name: str) -> dict[str, str]:
         """Find or make the DigitalOutputProtocol driver for the resource called `name`."""
         from labgrid import target_factory
         from labgrid.exceptions import NoDriverFoundError
 
+        place = self.c.name
         resource = next((r for r in target.resources if r.name == name), None)
         try:
             driver = target.get_driver("DigitalOutputProtocol", name=name)
@@ -359,7 +371,7 @@ class Agent:
                 names = ", ".join(sorted(r.name for r in target.resources if r.name)) or "none"
                 raise Failure(
                     "missing",
-                    f"place {self.name!r} has no resource named {name!r} (it has: {names}): "
+                    f"place {place!r} has no resource named {name!r} (it has: {names}): "
                     "export the line and match it to the place under that name",
                 ) from None
             classes = [c.__name__ for c in type(resource).__mro__]
@@ -367,7 +379,7 @@ class Agent:
             if driver_name is None:
                 raise Failure(
                     "missing",
-                    f"{name!r} of place {self.name!r} is a {classes[0]}, not a digital output "
+                    f"{name!r} of place {place!r} is a {classes[0]}, not a digital output "
                     f"labgrid drives ({', '.join(DIGITAL_OUTPUTS)})",
                 ) from None
             cls = target_factory.class_from_string(driver_name)
@@ -382,7 +394,44 @@ class Agent:
         cls_name = type(resource).__name__ if resource is not None else "?"
         return {"cls": cls_name, "driver": type(driver).__name__}
 
-    # -- serving --------------------------------------------------------------------------------
+
+class Agent:
+    """One place, acquired for one modemcert run."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.coordinator = Coordinator(args.coordinator, args.place, args.timeout)
+        self.lines = Lines(self.coordinator)
+
+    def start(self) -> dict[str, Any]:
+        c = self.coordinator
+        version = import_labgrid()
+        env = environment(self.args.env, c.name)
+        c.connect(env)
+        c.place = c.find_place()
+        c.check_free()
+        c.check_matches()
+        c.acquire()
+        serial = wait_serial(c, self.args.serial)
+        # From here the loop runs on its own thread: the coordinator's updates keep flowing, and
+        # labgrid's resource polls (which would each wait 0.1 s on an idle loop) do not stall.
+        loop = c.running()
+        threading.Thread(target=loop.run_forever, name="labgrid-loop", daemon=True).start()
+        target = self.lines.target(env)
+        lines = {name: self.lines.driver(target, name) for name in self.args.line}
+        exporters = sorted({path[0] for path in c.place.acquired_resources})
+        return {
+            "place": c.place.name,
+            "coordinator": c.coordinator,
+            "acquired_by": c.place.acquired,
+            "labgrid": version,
+            "tags": dict(c.place.tags),
+            "exporter": serial["resource"].split("/")[0],
+            "exporters": exporters,
+            "serial": serial,
+            "lines": lines,
+        }
+
     def serve(self, requests: Any, out: Any) -> None:
         for raw in requests:
             request: dict[str, Any] = {}
@@ -404,9 +453,9 @@ class Agent:
             self.release()
             return {"ok": True}
         if op == "ping":
-            return {"ok": True, "acquired_by": self.place.acquired}
+            return {"ok": True, "acquired_by": self.coordinator.place.acquired}
         line = request.get("line")
-        driver = self.drivers.get(line) if line is not None else None
+        driver = self.lines.drivers.get(line) if line is not None else None
         if driver is None:
             raise Failure("missing", f"no line {request.get('line')!r} was set up")
         if op == "set":
@@ -418,25 +467,7 @@ class Agent:
 
     def release(self) -> None:
         """Give the place back (idempotent); never raises."""
-        with self._release_lock:
-            if not self.acquired:
-                return
-            self.acquired = False
-        from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
-
-        request = pb2.ReleasePlaceRequest(placename=self.place.name)
-
-        async def give_back() -> None:
-            await asyncio.wait_for(self.session.stub.ReleasePlace(request), RELEASE_TIMEOUT)
-
-        try:
-            loop = self._loop()
-            if loop.is_running():
-                asyncio.run_coroutine_threadsafe(give_back(), loop).result(RELEASE_TIMEOUT + 1)
-            else:
-                loop.run_until_complete(give_back())
-        except Exception as e:
-            print(f"labgrid agent: could not release place {self.name!r}: {e}", file=sys.stderr)
+        self.coordinator.release()
 
 
 def send(out: Any, message: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
-"""Every documented limit and typical time, keyed by clause ID and by command.
+"""Every documented limit and typical time, each citing its clause.
 
 The one source of truth (DEVELOPERS.md): no other file writes 90 or 180. Times are module
-seconds. `Limit.check(measured)` turns a measurement into a `Timing` with its verdict.
+seconds. `Limit.check(measured)` turns a measurement into a `Timing` with its verdict. Which
+command waits which limit is the command registry's (harness/commands): `for_command()`.
 """
 
 from __future__ import annotations
@@ -104,13 +105,8 @@ QICLOSE = Limit("AT+QICLOSE", 90.0, "CLOSE", action="reboot")
 #: Both stages of AT+QIOPEN (OK, then CONNECT OK/FAIL) within 90 s, else QIDEACT (OPEN-RETRY).
 QIOPEN = Limit("AT+QIOPEN", 90.0, "OPEN-TCP", action="deactivate")
 
-COMMAND_LIMITS: dict[str, Limit] = {
-    "+CGATT": CGATT,
-    "+QIACT": QIACT,
-    "+QIDEACT": QIDEACT,
-    "+QICLOSE": QICLOSE,
-    "+QIOPEN": QIOPEN,
-}
+# Which command waits which of these is the command registry's (harness/commands/registry.py:
+# each entry names its limit from here; `COMMAND_LIMITS` there is AT-TIMEOUT's table).
 
 # -- INIT -----------------------------------------------------------------------------------
 SYNC_TRIES = 15  # INIT-SYNC: AT up to 15 times...
@@ -180,8 +176,13 @@ def command_name(command: str) -> str:
 
 
 def for_command(command: str) -> Limit:
-    """The documented limit for the final answer to `command` (AT-TIMEOUT's table)."""
-    return COMMAND_LIMITS.get(command_name(command), DEFAULT_COMMAND)
+    """The documented limit for the final answer to `command` (AT-TIMEOUT's table).
+
+    The table is the command registry's, which imports this module: it is read on first use.
+    """
+    from harness.commands.registry import limit_for
+
+    return limit_for(command)
 
 
 #: VBAT must be stable at least 30 ms before PWRKEY is pressed (PROTOCOL.md §3, M95HD p.31).

@@ -42,14 +42,19 @@ class RunStatus(StrEnum):
 
 
 def new_run_dir(reports_dir: Path, rig_name: str) -> Path:
-    """A fresh `reports/<UTC time to the ms>-<rig>` directory, created here and now.
+    """A fresh `reports/<UTC time to the ms>-<rig>` directory, created here and now."""
+    return new_dated_dir(reports_dir, "{time}-" + rig_name)
 
-    Created with mkdir (never exist_ok), so two runs started in the same millisecond still get
-    a directory each (the second takes a `-2` suffix).
+
+def new_dated_dir(reports_dir: Path, pattern: str) -> Path:
+    """`reports_dir/<pattern>` with `{time}` the UTC time to the millisecond, created here.
+
+    Created with mkdir (never exist_ok), so two runs or batches started in the same
+    millisecond still get a directory each (the second takes a `-2` suffix).
     """
     reports_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
-    base = f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}-{rig_name}"
+    base = pattern.format(time=f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}")
     for n in range(1, 1000):
         path = reports_dir / (base if n == 1 else f"{base}-{n}")
         try:

@@ -8,13 +8,14 @@ in what the rig file says.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import limits
 from harness.at import WALL_FLOOR, ATChannel, ATTimeout, ChannelError
-from harness.clock import Clock
+from harness.clock import GIL_SWITCH_WALL, Clock
 from harness.errors import HarnessBug, RigFault
 from harness.files import RunLock
 from harness.gpio import open_backend
@@ -122,6 +123,9 @@ class Station:
         RigFault naming the rig file and what to check (a busy rig, an unusable state dir, a
         peer that does not answer or refuses the token, a missing or busy port, GPIO).
         """
+        # A thread waiting for the GIL waits up to the switch interval (5 ms by default): as
+        # long as the PWR-OFF window's slack at the sim rig's scale. Hand it over sooner.
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_WALL))
         try:
             problem = state_dir_problem(self.state_dir)
             if problem:

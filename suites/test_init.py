@@ -96,10 +96,10 @@ def poll(
 def cpin_ready(modem: Modem) -> tuple[bool, str]:
     """One AT+CPIN?: (READY?, what it said); boot noise (+CME ERROR: 14) is an answer too."""
     try:
-        code = modem.cpin()
+        status = modem.cpin()
     except ATError as e:
         return False, str(e.reply.final)
-    return code == "READY", f"+CPIN: {code}"
+    return status.ready, f"+CPIN: {status}"
 
 
 def creg_registered(modem: Modem, kind: str) -> tuple[bool, Any]:
@@ -140,7 +140,7 @@ def expect_ok(at: ATChannel, command: str, clause: str, timings, what: str = "")
     """`command` answers exactly OK; its time is also recorded under `clause`."""
     reply = at.command(command)
     timings.record(reply.timing(clause))
-    assert reply.final == "OK", (
+    assert reply.code is ResultCode.OK, (
         f"{clause}: {command} answered {reply.final!r}; the document expects OK{what}"
     )
 
@@ -373,7 +373,7 @@ def test_cgatt_attached(modem, at, network, station, timings):
             f"INIT-CGATT: +CGATT: {state} for {limits.CGATT.seconds:g} s; the document reboots"
         )
     reply = at.command("AT+CGATT=1")
-    assert reply.final == "OK", f"INIT-CGATT: AT+CGATT=1 answered {reply.final!r}"
+    assert reply.code is ResultCode.OK, f"INIT-CGATT: AT+CGATT=1 answered {reply.final!r}"
     assert modem.cgatt() == 1, "INIT-CGATT: AT+CGATT? after AT+CGATT=1 must say 1"
 
 
@@ -404,7 +404,7 @@ def test_qicsgp_sets_gprs_and_the_apn(modem, at, network, station, timings):
     extra = f',"{user}","{password}"' if user or password else ""
     reply = at.command(f'AT+QICSGP=1,"{apn}"{extra}')
     timings.record(reply.timing("INIT-APN"))
-    assert reply.final == "OK", (
+    assert reply.code is ResultCode.OK, (
         f'INIT-APN: AT+QICSGP=1,"{apn}" answered {reply.final!r}; the document expects OK'
     )
     mode = read_setting(at, "AT+QICSGP?", "INIT-APN")
@@ -486,7 +486,7 @@ def test_qindi_1_announces_data_for_qird(modem, at, network, peer, station, timi
         "OPT-INDI: the bytes fetched with AT+QIRD differ from what the peer sent"
     )
     again = modem.qird(limits.QIRD_MAX)
-    assert again.reply.final == "OK" and again.data == b"", (
+    assert again.reply.code is ResultCode.OK and again.data == b"", (
         f"OPT-INDI: AT+QIRD on an empty buffer answered {again.reply.final!r} with "
         f"{len(again.data)} bytes; expected OK only"
     )

@@ -7,12 +7,13 @@ caused for real: a wrong APN (any rig that has one), or a simulator fault (sim r
 from __future__ import annotations
 
 import hashlib
+from ipaddress import IPv4Address
 
 import pytest
 
 from harness import limits
 from harness.at import ATTimeout, UrcKind
-from harness.modem import IpState, Modem, ResultCode, ip_state
+from harness.modem import IpState, Modem, ResultCode, ip_state, result_code
 from harness.station import BASELINE, Station
 
 #: +PDP DEACT has no documented delay; it is waited for as long as a plain command's answer.
@@ -24,21 +25,21 @@ def configure(modem: Modem, station: Station, apn: str | None = None) -> None:
     modem.configure(*station.rig.network.credentials(apn))
 
 
-def activate(modem: Modem) -> str:
+def activate(modem: Modem) -> IPv4Address:
     """PDP-ACT: attached (INIT-CGATT), then AT+QIREGAPP, AT+QIACT, AT+QILOCIP together, in
     this order; the local IP."""
     return modem.activate()
 
 
-def failed_activation(modem: Modem) -> str | None:
-    """AT+QIREGAPP, AT+QIACT expected to fail, then AT+QIDEACT; QIACT's answer."""
+def failed_activation(modem: Modem) -> ResultCode | None:
+    """AT+QIREGAPP, AT+QIACT expected to fail, then AT+QIDEACT; QIACT's result code."""
     modem.qiregapp()
     act = modem.qiact()
     deact = modem.qideact()
     assert deact.code is ResultCode.DEACT_OK, (
         f"PDP-DEACT: AT+QIDEACT after a failed AT+QIACT answered {deact.final}, not DEACT OK"
     )
-    return act.final
+    return act.code
 
 
 def reboot(station: Station) -> None:
@@ -59,7 +60,8 @@ def test_regapp_act_locip_together_give_the_local_ip(modem, network, station, at
     stat = at.command("AT+QISTAT", check=True)
     stray = [u.text for u in at.urcs() if u.kind is UrcKind.STRAY]
     stages = [s.text for s in stat.stages]
-    shape = len(stages) == 2 and stages[0] == "OK" and stages[1].startswith("STATE:")
+    first_ok = bool(stages) and result_code(stages[0], link_index=False) is ResultCode.OK
+    shape = len(stages) == 2 and first_ok and ip_state(stages[1]) is not None
     assert not stray and shape, (
         f"PDP-ACT: AT+QILOCIP answers with the bare address {address} and nothing after it "
         f"(PROTOCOL.md §4); extra finals arrived: {stray}, the next AT+QISTAT got {stages}"
@@ -78,7 +80,7 @@ def test_one_qiact_failure_is_retried_not_rebooted(modem, network, station, sim)
     configure(modem, station)
     sim.inject("qiact_fail", count=1)
     first = failed_activation(modem)
-    assert first == "ERROR", f"fault qiact_fail: AT+QIACT answered {first}, expected ERROR"
+    assert first is ResultCode.ERROR, f"fault qiact_fail: AT+QIACT answered {first}, not ERROR"
     boots = sim.status().boot_count
     configure(modem, station)
     modem.qiregapp()
@@ -102,7 +104,7 @@ def test_three_qiact_failures_in_a_row_reboot(modem, network, station):
     for _ in range(limits.QIACT_FAILURES):
         configure(modem, station, apn=wrong)
         answers.append(failed_activation(modem))
-    assert all(a is not None and a != "OK" for a in answers), (
+    assert all(a is not None and a is not ResultCode.OK for a in answers), (
         f"AT+QIACT with the APN {wrong!r} must fail; it answered {answers}"
     )
     reboot(station)

@@ -13,6 +13,7 @@ import pytest
 from harness import limits
 from harness.at import ATChannel, ATTimeout, Reply, UrcKind
 from harness.clock import Clock
+from harness.errors import HarnessBug
 from harness.limits import Timing, Verdict
 from harness.modem import ResultCode
 from harness.power import QUIET_FACTOR, BackOff, BackOffActive, Power, PowerError
@@ -61,7 +62,9 @@ def test_pwrkey_on_within_2s(station, timings):
             f"module on; {e}"
         ) from None
     [press] = steps(timings, "PWR-ON", "PWRKEY on", mark)
-    assert press.measured <= limits.PWRKEY_ON.seconds, f"PWR-ON: {press.describe()}"
+    # STATUS rose within PWR-ON's 2 s (judged as recorded: by the last read that saw it low,
+    # and within the rig's timing resolution).
+    assert press.verdict is not Verdict.FAIL, f"PWR-ON: {press.describe()} ({press.note})"
     assert result.evidence == "STATUS", f"PWR-ON: STATUS must rise; evidence {result.evidence}"
     if power.expect_rdy:  # a module left in autobaud prints no RDY (PROTOCOL.md §2)
         assert steps(timings, "PWR-ON", "RDY after PWRKEY", mark), "PWR-ON: no RDY after it"
@@ -79,22 +82,25 @@ def test_pwrkey_off_pulse_then_supply_cut_after_12s(station, timings, recover):
     station.channel.urcs()
     mark = len(timings.steps)
     result = power.power_off()
+    # The pulse is the host's own: the power layer times it inside the window (marginal at
+    # its edge, a rig fault beyond) and records it; nothing about it is the module's.
     [pulse] = steps(timings, "PWR-OFF", "PWRKEY off pulse", mark)
-    low, high = limits.PWRKEY_OFF_WINDOW
-    assert low < pulse.measured < high, f"PWR-OFF: {pulse.describe()} ({pulse.note})"
-    assert result.evidence in ("NORMAL POWER DOWN", "STATUS low"), (
+    if pulse.verdict is Verdict.FAIL:
+        raise HarnessBug(f"PWR-OFF: the harness's own pulse was judged: {pulse.describe()}")
+    assert result.evidence in (ResultCode.NORMAL_POWER_DOWN, "STATUS low"), (
         f"PWR-OFF: the module powers down by itself within {limits.POWER_CUT_AFTER.seconds:g} s "
         f"of the PWRKEY pulse; it was still on when the supply was cut ({result.evidence})"
     )
     [down] = steps(timings, "PWR-OFF", "power down after PWRKEY", mark)
     assert down.verdict is not Verdict.FAIL, f"PWR-OFF: {down.describe()}"
-    if result.evidence != "NORMAL POWER DOWN":  # STATUS fell first: the URC is queued
+    if result.evidence != ResultCode.NORMAL_POWER_DOWN:  # STATUS fell first: the URC comes
         try:
             station.channel.wait_urc(UrcKind.POWER_DOWN, limits.POWER_CUT_AFTER.seconds)
         except ATTimeout:
             raise AssertionError("PWR-OFF: STATUS fell but NORMAL POWER DOWN never came") from None
     [cut] = steps(timings, "PWR-OFF", "supply cut after PWRKEY", mark)
-    assert cut.measured >= limits.POWER_CUT_AFTER.seconds, f"PWR-OFF: {cut.describe()}"
+    if cut.measured < limits.POWER_CUT_AFTER.seconds:  # the host cuts the supply, not the module
+        raise HarnessBug(f"PWR-OFF: the supply was cut too early: {cut.describe()}")
     station.bring_up()
     at_answers(station.channel)
 
@@ -132,7 +138,7 @@ def test_plain_commands_answer_within_60s(modem, at):
     AT+CREG? and ATI answer inside it."""
     rssi, ber = modem.csq()
     assert rssi in (*range(32), 99) and ber in (*range(8), 99), f"+CSQ: {rssi},{ber}"
-    assert modem.cpin() == "READY"
+    assert modem.cpin().ready
     reg = modem.creg()  # any state: this test judges the answer's time, not the network
     assert 0 <= reg.stat <= 5, f"AT-TIMEOUT: +CREG <stat> is 0–5, the module said {reg.stat}"
     timing = at.command("ATI", check=True).timing()

@@ -157,7 +157,8 @@ def test_data_between_a_command_and_its_answer(modem, pdp, peer, at):
     try:
         while not deadline.expired:
             reply = at.command("AT+CSQ")
-            assert reply.final == "OK" and len(reply.lines) == 1 and _CSQ.match(reply.lines[0]), (
+            one_csq = len(reply.lines) == 1 and _CSQ.match(reply.lines[0])
+            assert reply.code is ResultCode.OK and one_csq, (
                 f"RECV-INTERLEAVE: AT+CSQ answered {reply.lines} {reply.final!r} while data "
                 "arrived; the answer must stay one +CSQ: <rssi>,<ber> line and OK"
             )

@@ -148,7 +148,7 @@ def test_send_1461_bytes_refused(modem, pdp, peer, at):
     peer.set_mode("sink", proto="tcp", count=1)
     _, conn = open_session(modem, peer)
     reply = at.send_data(pattern(limits.SEND_MAX + 1), fixed=True, raw_input=True)
-    assert reply.final == "ERROR", (
+    assert reply.code is ResultCode.ERROR, (
         f"SEND-MAX: AT+QISEND={limits.SEND_MAX + 1} answered {reply.final!r}; the document "
         f"allows at most {limits.SEND_MAX} bytes in one input"
     )
@@ -171,7 +171,7 @@ def test_backspace_deletes_the_previous_byte(modem, pdp, peer, at):
     _, conn = open_session(modem, peer)
     typed = b"abX" + bytes([limits.BACKSPACE]) + b"c" + bytes([limits.CTRL_Z])
     reply = at.send_data(typed, fixed=False, raw_input=True)
-    assert reply.final == "SEND OK", f"SEND-SPECIAL: abX<08>c<1A> answered {reply.final!r}"
+    assert reply.code is ResultCode.SEND_OK, f"SEND-SPECIAL: abX<08>c<1A> answered {reply.final!r}"
     assert modem.qisack().sent == 3, "SEND-SPECIAL: after abX<08>c the module counts not 3 bytes"
     seen = peer_view(peer, conn, 3)
     assert (seen.bytes_in, seen.sha256_in) == (3, sha(b"abc")), (
@@ -187,10 +187,10 @@ def test_escape_abandons_the_send(modem, pdp, peer, at):
     _, conn = open_session(modem, peer)
     typed = b"abc" + bytes([limits.ESC])
     try:
-        final = at.send_data(typed, fixed=False, timeout=ESC_ANSWER, raw_input=True).final
+        code = at.send_data(typed, fixed=False, timeout=ESC_ANSWER, raw_input=True).code
     except ATTimeout:  # no answer at all after ESC is one of the [U] readings
-        final = None
-    assert final != "SEND OK", (
+        code = None
+    assert code is not ResultCode.SEND_OK, (
         "SEND-SPECIAL: abc<1B> answered SEND OK; the document says 0x1B escapes from the send"
     )
     assert modem.at().ok  # back in command mode, whatever the [U] answer to ESC was

@@ -47,7 +47,7 @@ def open_transparent(modem: Modem, peer) -> tuple[OpenResult, int]:
         pass
     mark = peer.mark()
     opened = modem.qiopen("TCP", peer.host, peer.port)
-    assert opened.first_ok and opened.reply.final == "CONNECT", (
+    assert opened.first_ok and opened.outcome is ResultCode.CONNECT, (
         f"TRANS-OPEN: with AT+QIMODE=1 AT+QIOPEN answered "
         f"{[s.text for s in opened.reply.stages]}; the document says OK, then CONNECT "
         "(not CONNECT OK)"

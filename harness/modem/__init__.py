@@ -1,6 +1,7 @@
 """Typed AT commands in the document's words: `qistat() -> IpState`, `qisack() -> Ack`, ….
 
-Each method sends one command through an `ATChannel` and turns its reply into a typed value.
+Each method sends one command through an `ATChannel` and turns its reply into a typed value
+with its registry entry (harness/commands: line, framing, limit, parser).
 A refusal (`ERROR`, `+CME ERROR`) raises `ATError` unless the document gives it a reaction, in
 which case it is an outcome (QIOPEN, QISEND, QIACT, QIDEACT, QICLOSE, QIREGAPP: a `Result`
 whose `code` is a `ResultCode`); an answer that contradicts the document raises
@@ -20,6 +21,8 @@ from harness.modem.results import (
     Result,
     ResultCode,
     SendResult,
+    Signal,
+    SimStatus,
     ip_state,
     result_code,
 )
@@ -51,6 +54,8 @@ __all__ = [
     "Result",
     "ResultCode",
     "SendResult",
+    "Signal",
+    "SimStatus",
     "SyncError",
     "SyncResult",
     "at_until_ok",

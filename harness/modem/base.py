@@ -1,17 +1,23 @@
-"""What every typed command shares: the channel, asking, reading a line, naming a deviation.
+"""What every typed command shares: the channel, asking by registry entry, naming a deviation.
 
-Commands the document gives a reaction to when refused return a `Result`; the others raise
-`ATError` on a refusal (`ask`). A `record` callback receives the derived timings.
+A method names its command's registry entry (harness/commands): the entry gives the line, the
+framing and the limit, and its parser the typed value. Entries whose refusal the document
+reacts to (`reacts`) return it as a value; any other refusal raises `ATError`. A `record`
+callback receives the derived timings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from harness.at import ATChannel, ATError, Reply
 from harness.clock import Clock, Deadline
+from harness.commands import Command, Malformed, ResultCode
 from harness.limits import Timing
 from harness.modem.results import ModuleDeviation, Result
+
+T = TypeVar("T")
 
 
 class ModemBase:
@@ -37,37 +43,34 @@ class ModemBase:
             self._record(timing)
         return timing
 
-    def _ask(self, cmd: str, timeout: float | None = None) -> Reply:
-        """Send `cmd`; a refusal raises ATError (with the reply and its error code)."""
-        reply = self.channel.command(cmd, timeout)
-        if not reply.ok:
+    def _send(self, command: Command[Any], tail: str = "", timeout: float | None = None) -> Reply:
+        """`AT<name><tail>` within the entry's limit (or `timeout`); a refusal raises ATError
+        unless the document reacts to it (the entry's `reacts`)."""
+        reply = self.channel.command(command.line(tail), timeout)
+        if not reply.ok and not command.reacts:
             raise ATError(reply)
         return reply
 
-    def _done(self, cmd: str, timeout: float | None = None) -> Result:
-        """`_ask`, as a Result (a refusal still raises ATError)."""
-        return Result.of(self._ask(cmd, timeout))
+    def _parse(self, command: Command[T], reply: Reply) -> T:
+        """The entry's typed reading of `reply`; an answer it cannot read is a deviation."""
+        try:
+            return command.parse(reply)
+        except Malformed as e:
+            raise self._deviation(reply, e.got, e.expected, command.clause) from None
 
-    def _answer(self, cmd: str) -> Result:
-        """Send `cmd`; a refusal is an outcome the caller reacts to, not an exception."""
-        return Result.of(self.channel.command(cmd))
+    def _ask(self, command: Command[T], tail: str = "", timeout: float | None = None) -> T:
+        """Send `command` and return its typed value."""
+        return self._parse(command, self._send(command, tail, timeout))
+
+    def _result(
+        self, command: Command[ResultCode | None], tail: str = "", timeout: float | None = None
+    ) -> Result:
+        """Send a command whose answer is its result code: the code, with the reply."""
+        reply = self._send(command, tail, timeout)
+        return Result(reply, self._parse(command, reply))
 
     def _deviation(self, reply: Reply, got: object, expected: str, clause: str) -> ModuleDeviation:
         return ModuleDeviation(reply.command, got, expected, clause, self.channel.transcript.tail())
-
-    def _line(self, reply: Reply, prefix: str, clause: str) -> str:
-        """The body of the information line starting with `prefix` (`+CREG:` …)."""
-        for line in reply.lines:
-            if line.startswith(prefix):
-                return line[len(prefix) :].strip()
-        raise self._deviation(
-            reply, reply.lines or reply.final, f"the answer has a {prefix} line", clause
-        )
-
-    def _int(self, reply: Reply, text: str, clause: str) -> int:
-        if not text.isdigit():
-            raise self._deviation(reply, text, "a number", clause)
-        return int(text)
 
     @staticmethod
     def _past(deadline: Deadline) -> bool:

@@ -1,84 +1,45 @@
 """What the typed commands return: values in the document's words, never a raw reply to parse.
 
-`ResultCode` is the one place the final result words live (`DEACT OK`, `CLOSE OK`, `SEND FAIL`
-…); every caller compares members of it, and `IpState` the QISTAT words, instead of strings.
+The words (`ResultCode`, `IpState`) and the values the registry's parsers read (`Ack`,
+`Registration`, `Signal`, `SimStatus`) live in harness/commands and are re-exported here; this
+module adds the results that keep their `Reply` (for its timing and stages).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from harness import limits
-from harness.at import QirdBlock, Reply
+from harness.at import QirdBlock, Reply, Stage
 from harness.clauses import clause as _clause
+from harness.commands import (
+    Ack,
+    IpState,
+    Registration,
+    ResultCode,
+    Signal,
+    SimStatus,
+    ip_state,
+    result_code,
+)
 from harness.errors import DeviationFault, UsageFault
 from harness.limits import Timing
 
-
-class ResultCode(StrEnum):
-    """The final result codes the document names (PROTOCOL.md §1, §4, §6, §7, §13)."""
-
-    OK = "OK"
-    ERROR = "ERROR"  # also `+CME ERROR: <n>` / `+CMS ERROR: <n>`: the number is `error_code`
-    CONNECT_OK = "CONNECT OK"
-    CONNECT_FAIL = "CONNECT FAIL"
-    ALREADY_CONNECT = "ALREADY CONNECT"
-    CONNECT = "CONNECT"  # AT+QIOPEN in transparent mode (TRANS-OPEN)
-    SEND_OK = "SEND OK"
-    SEND_FAIL = "SEND FAIL"
-    CLOSE_OK = "CLOSE OK"
-    DEACT_OK = "DEACT OK"
-    NORMAL_POWER_DOWN = "NORMAL POWER DOWN"
-
-    def __repr__(self) -> str:
-        return repr(self.value)  # failure messages read 'CLOSE OK', as the module printed it
-
-
-_CODES = {c.value: c for c in ResultCode}
-_INDEX = re.compile(r"^\d+\s*,\s*")
-
-
-def result_code(final: str | None, *, link_index: bool = True) -> ResultCode | None:
-    """`"+CME ERROR: 14"` → ERROR, `"CLOSE OK"` → CLOSE_OK; with `link_index`, `"0, CLOSE OK"`
-    → CLOSE_OK too (a QIOPEN/QISEND final). None for no final, or one that is no result code
-    (an address, `STATE: …`, an index where none belongs)."""
-    if final is None:
-        return None
-    text = final.strip()
-    if link_index:
-        text = _INDEX.sub("", text)
-    if text.startswith(("+CME ERROR", "+CMS ERROR")):
-        return ResultCode.ERROR
-    return _CODES.get(text)
-
-
-class IpState(StrEnum):
-    """AT+QISTAT's `STATE:` words (PROTOCOL.md §1)."""
-
-    IP_INITIAL = "IP INITIAL"
-    IP_START = "IP START"
-    IP_CONFIG = "IP CONFIG"
-    IP_IND = "IP IND"
-    IP_GPRSACT = "IP GPRSACT"
-    IP_STATUS = "IP STATUS"
-    TCP_CONNECTING = "TCP CONNECTING"
-    UDP_CONNECTING = "UDP CONNECTING"
-    IP_CLOSE = "IP CLOSE"
-    CONNECT_OK = "CONNECT OK"
-    PDP_DEACT = "PDP DEACT"
-
-
-_STATES = {s.value: s for s in IpState}
-
-
-def ip_state(text: str) -> IpState | None:
-    """`"STATE: IP STATUS"` or `"IP STATUS"` → IpState.IP_STATUS; None if it is no state."""
-    word = text.strip()
-    if word.upper().startswith("STATE:"):
-        word = word[len("STATE:") :].strip()
-    return _STATES.get(" ".join(word.split()).upper())
+__all__ = [
+    "Ack",
+    "CommandArgumentError",
+    "IpState",
+    "ModuleDeviation",
+    "OpenResult",
+    "QirdResult",
+    "Registration",
+    "Result",
+    "ResultCode",
+    "SendResult",
+    "Signal",
+    "SimStatus",
+    "ip_state",
+    "result_code",
+]
 
 
 @dataclass(frozen=True)
@@ -114,7 +75,7 @@ class Result:
         return self.reply.lines
 
     @property
-    def stages(self) -> list:
+    def stages(self) -> list[Stage]:
         return self.reply.stages
 
     @property
@@ -128,29 +89,6 @@ class Result:
     def timing(self, clause: str | None = None) -> Timing:
         """The reply's time judged against the command's documented limit (`Reply.timing`)."""
         return self.reply.timing(clause)
-
-
-@dataclass(frozen=True)
-class Ack:
-    """`+QISACK: <sent>, <acked>, <nAcked>`: handed over, acknowledged, not yet (SEND-ACK)."""
-
-    sent: int
-    acked: int
-    nacked: int
-
-
-@dataclass(frozen=True)
-class Registration:
-    """`+CREG: <n>,<stat>[,<lac>,<ci>]` (or +CGREG); registered = stat 1 (home) or 5 (roaming)."""
-
-    n: int
-    stat: int
-    lac: str | None = None
-    ci: str | None = None
-
-    @property
-    def registered(self) -> bool:
-        return self.stat in limits.REGISTERED_STATS
 
 
 @dataclass(frozen=True)

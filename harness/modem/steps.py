@@ -6,6 +6,8 @@ Each wait records its derived timing (seconds until registered …) through `rec
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
+
 from harness import limits
 from harness.at import ATError
 from harness.clock import Deadline, stamp
@@ -35,7 +37,7 @@ class Modem(TcpipCommands, GeneralCommands):
         self.qifgcnt(0)
         self.qicsgp(apn, user, password)
 
-    def activate(self) -> str:
+    def activate(self) -> IPv4Address:
         """PDP-ACT as the document issues it: attached first (INIT-CGATT, Chinese edition),
         then AT+QIREGAPP, AT+QIACT and AT+QILOCIP together; the local IP.
 

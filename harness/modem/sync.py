@@ -170,17 +170,14 @@ def in_step(channel: ATChannel, clock: Clock | None = None) -> int:
             return late
         log.info("line check: %s got the answer of an earlier command", cmd)
         late += 1
-        _late_answer(channel, clock, reply.final_ns or stamp(), settle)
+        _late_answer(channel, reply.final_ns or stamp(), settle)
     return late
 
 
-def _late_answer(channel: ATChannel, clock: Clock, after_ns: int, seconds: float) -> None:
-    """Wait for one answer no command is waiting for (a stray final), newer than after_ns."""
-    deadline = clock.deadline(seconds)
-    while True:
-        try:
-            urc = channel.wait_urc(UrcKind.STRAY, deadline.remaining() or 0.0)
-        except ATTimeout:
-            return
-        if urc.t_ns >= after_ns:
-            return
+def _late_answer(channel: ATChannel, after_ns: int, seconds: float) -> None:
+    """Wait for one answer no command is waiting for (a stray final), newer than after_ns
+    (through a subscription of its own: every other reader still sees it)."""
+    try:
+        channel.subscribe({UrcKind.STRAY}, since_ns=after_ns).wait(seconds)
+    except ATTimeout:
+        return

@@ -7,10 +7,11 @@ values: a `Result` whose `code` is a `ResultCode`, an `OpenResult`, a `SendResul
 
 from __future__ import annotations
 
-import re
+from ipaddress import IPv4Address
 
 from harness import limits
 from harness.at import ATError, ATTimeout
+from harness.commands import registry as c
 from harness.limits import Limit
 from harness.modem.base import ModemBase
 from harness.modem.results import (
@@ -22,12 +23,7 @@ from harness.modem.results import (
     Result,
     ResultCode,
     SendResult,
-    ip_state,
-    result_code,
 )
-
-_SACK = re.compile(r"^\+QISACK:\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
-_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
 
 class TcpipCommands(ModemBase):
@@ -36,7 +32,7 @@ class TcpipCommands(ModemBase):
     # -- context ------------------------------------------------------------------------------
     def qifgcnt(self, ctx: int = 0) -> Result:
         """`AT+QIFGCNT=<ctx>`: the foreground context the following commands act on."""
-        result = self._done(f"AT+QIFGCNT={int(ctx)}")
+        result = self._result(c.QIFGCNT, f"={int(ctx)}")
         self.context = int(ctx)
         return result
 
@@ -49,27 +45,23 @@ class TcpipCommands(ModemBase):
                     "without quotes or line breaks; fix [network] in the rig file"
                 )
         extra = f',"{user}","{password}"' if user or password else ""
-        return self._done(f'AT+QICSGP=1,"{apn}"{extra}')
+        return self._result(c.QICSGP, f'=1,"{apn}"{extra}')
 
     def qiregapp(self) -> Result:
         """`AT+QIREGAPP`: IP INITIAL → IP START (PDP-ACT); ERROR is returned, not raised."""
-        return self._answer("AT+QIREGAPP")
+        return self._result(c.QIREGAPP)
 
     def qiact(self) -> Result:
-        """`AT+QIACT` (PDP-ACT, 180 s); ERROR is returned: PDP-ACT-RETRY counts it."""
-        return self._answer("AT+QIACT")
+        """`AT+QIACT` (PDP-ACT, its limit); ERROR is returned: PDP-ACT-RETRY counts it."""
+        return self._result(c.QIACT)
 
-    def qilocip(self) -> str:
+    def qilocip(self) -> IPv4Address:
         """`AT+QILOCIP` → the local address, which is the final (no OK, PROTOCOL.md §4)."""
-        reply = self._ask("AT+QILOCIP")
-        address = (reply.final or "").strip()
-        if not _IPV4.match(address):
-            raise self._deviation(reply, reply.final, "the bare local IP address", "PDP-ACT")
-        return address
+        return self._ask(c.QILOCIP)
 
     def qideact(self) -> Result:
-        """`AT+QIDEACT` → `DEACT OK` (PDP-DEACT, 90 s); ERROR is returned."""
-        return self._answer("AT+QIDEACT")
+        """`AT+QIDEACT` → `DEACT OK` (PDP-DEACT, its limit); ERROR is returned."""
+        return self._result(c.QIDEACT)
 
     def qistat(self) -> IpState:
         """`AT+QISTAT` (QIMUX=0): `OK`, then `STATE: <state>` (PROTOCOL.md §10)."""
@@ -78,13 +70,7 @@ class TcpipCommands(ModemBase):
                 "qistat() reads the single-connection form; with AT+QIMUX=1 the module lists "
                 "links instead (set AT+QIMUX=0 first)"
             )
-        reply = self._ask("AT+QISTAT")
-        state = ip_state(reply.final or "")
-        if state is None:
-            raise self._deviation(
-                reply, reply.final, "OK, then STATE: <one of PROTOCOL.md §1>", "OPEN-ERR-STATE"
-            )
-        return state
+        return self._ask(c.QISTAT)
 
     # -- sessions -----------------------------------------------------------------------------
     def qiopen(
@@ -96,52 +82,38 @@ class TcpipCommands(ModemBase):
         `timeout` (default the QIOPEN limit) gives `timed_out=True` (OPEN-RETRY).
         """
         proto = str(proto).upper()
-        seconds = limits.QIOPEN.seconds if timeout is None else float(timeout)
-        cmd = f'AT+QIOPEN="{proto}","{host}","{port}"'
         try:
-            reply = self.channel.command(cmd, seconds)
+            reply = self._send(c.QIOPEN, f'="{proto}","{host}","{port}"', timeout)
         except ATTimeout as e:
             partial = e.reply
             if partial is None:
                 raise
-            first_ok = any(s.text == "OK" for s in partial.stages)
+            first_ok = any(s.text == ResultCode.OK for s in partial.stages)
             return OpenResult(partial, None, first_ok, partial.elapsed, timed_out=True)
-        outcome = result_code(reply.final)
-        first_ok = any(s.text == "OK" for s in reply.stages[:-1])
+        outcome = self._parse(c.QIOPEN, reply)
+        first_ok = any(s.text == ResultCode.OK for s in reply.stages[:-1])
         elapsed = reply.stages[-1].elapsed if reply.stages else reply.elapsed
         result = OpenResult(reply, outcome, first_ok, elapsed)
         if result.connected:
-            ok_at = next((s.elapsed for s in reply.stages if s.text == "OK"), None)
+            ok_at = next((s.elapsed for s in reply.stages if s.text == ResultCode.OK), None)
             when = f"OK after {ok_at:.3f} s" if ok_at is not None else "no OK stage"
-            limit = _relabel(limits.QIOPEN, "OPEN-UDP" if proto == "UDP" else "OPEN-TCP")
+            limit = _relabel(c.QIOPEN.limit, "OPEN-UDP" if proto == "UDP" else "OPEN-TCP")
             self.note(limit.check(elapsed, f"AT+QIOPEN {proto} → {outcome}", note=when))
         return result
 
     def qisend(self, data: bytes, fixed: bool = False) -> SendResult:
         """`AT+QISEND` + Ctrl+Z (SEND-VAR), or `AT+QISEND=<n>` with `fixed` (SEND-FIXED)."""
         reply = self.channel.send_data(bytes(data), fixed=fixed)
-        outcome = result_code(reply.final)
+        outcome = self._parse(c.QISEND, reply)
         return SendResult(reply, outcome, len(data) if outcome is ResultCode.SEND_OK else 0)
 
     def qisack(self) -> Ack:
         """`AT+QISACK` → Ack(sent, acked, nacked) (SEND-ACK)."""
-        reply = self._ask("AT+QISACK")
-        text = next((ln for ln in reply.lines if ln.startswith("+QISACK:")), None)
-        m = _SACK.match(text) if text is not None else None
-        if m is None:
-            raise self._deviation(
-                reply, text or reply.lines, "+QISACK: <sent>, <acked>, <nAcked> then OK", "SEND-ACK"
-            )
-        ack = Ack(*(int(g) for g in m.groups()))
-        if ack.acked > ack.sent or ack.nacked > ack.sent:
-            raise self._deviation(
-                reply, text, "acknowledged and unacknowledged are parts of the total", "SEND-ACK"
-            )
-        return ack
+        return self._ask(c.QISACK)
 
     def qird(self, max_len: int = limits.QIRD_MAX) -> QirdResult:
         """`AT+QIRD=<ctx>,1,0,<max_len>` → the buffered data (RECV-QIRD); ERROR = closed."""
-        reply = self.channel.command(f"AT+QIRD={self.context},1,0,{int(max_len)}")
+        reply = self._send(c.QIRD, f"={self.context},1,0,{int(max_len)}")
         if not reply.ok and reply.final != ResultCode.ERROR:  # +CME ERROR: a refusal
             raise ATError(reply)
         short = [b for b in reply.blocks if not b.complete]
@@ -155,12 +127,12 @@ class TcpipCommands(ModemBase):
         return QirdResult(reply.data, list(reply.blocks), reply)
 
     def qiclose(self) -> Result:
-        """`AT+QICLOSE` → `CLOSE OK` (CLOSE, 90 s); ERROR is returned."""
-        return self._answer("AT+QICLOSE")
+        """`AT+QICLOSE` → `CLOSE OK` (CLOSE, its limit); ERROR is returned."""
+        return self._result(c.QICLOSE)
 
 
 def _relabel(limit: Limit, clause: str) -> Limit:
-    """The same documented number cited by another clause (QIOPEN's 90 s for OPEN-UDP)."""
+    """The same documented number cited by another clause (QIOPEN's limit, cited by OPEN-UDP)."""
     if limit.clause == clause:
         return limit
     return Limit(limit.name, limit.seconds, clause, limit.typical, limit.action, limit.source)

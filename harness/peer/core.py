@@ -1,7 +1,7 @@
-"""The peer's state on its event loop: listeners, modes armed for new connections, records.
+"""The peer's data port on its event loop: TCP and UDP on one port, the modes armed for new
+connections, each connection's session and record within the limits, and waiting for a change.
 
-Every control request ends up here (`set_mode`, `push`, `release`, `reset`, `stats`, waits);
-`PeerServer` runs it in a thread, `control.py` speaks HTTP to it.
+`PeerServer` runs it in a thread; what control requests do to it is harness/peer/requests.py.
 """
 
 from __future__ import annotations
@@ -15,24 +15,16 @@ from typing import Any, Protocol
 from harness.clock import Clock, stamp
 from harness.errors import HarnessBug
 from harness.peer.addresses import LISTEN_BACKLOG, bind_tcp, bind_udp
-from harness.peer.errors import PeerStartError, RequestError, shown
+from harness.peer.errors import PeerStartError, RequestError
 from harness.peer.guard import Crowd, LogLimiter, PeerLimits
-from harness.peer.modes import ECHO, MAX_BYTES, PROTOS, ModeSpec, parse_mode, whole
+from harness.peer.modes import ECHO, PROTOS, ModeSpec
 from harness.peer.sessions import Session, TcpSession, UdpFlow
-from harness.peer.stats import ConnStats, Ended, Record
+from harness.peer.stats import Ended, Record
 
 #: Ended records kept for `stats()` (the oldest go first); `reset()` forgets them all.
 MAX_RECORDS = 10_000
 #: The SO_RCVBUF a connection gets back when it stops holding (kernel doubles it).
 MIN_NORMAL_RCVBUF = 256 * 1024
-#: Largest connection id a request may name (ids are JSON numbers: exact up to 2**53).
-MAX_ID = 2**53 - 1
-#: Largest `count` of a mode for the next connections.
-MAX_COUNT = 1_000_000
-#: Modes queued with `count` per protocol; more are refused (409) until one is used up.
-MAX_ARMED = 64
-#: Bytes that may wait to be sent (unsent and pushes not yet due) over all connections.
-MAX_WAITING = 64 * 1024 * 1024
 
 
 class UdpTransport(Protocol):
@@ -80,8 +72,10 @@ class Peer:
         self.flows: dict[tuple, UdpFlow] = {}
         self.last_id = 0
         self.reset_mark = 0
-        self._base = dict.fromkeys(PROTOS, ECHO)
-        self._next: dict[str, deque[list]] = {p: deque() for p in PROTOS}
+        #: The mode new connections get, per protocol; `armed` queues modes for the next few
+        #: (`[spec, connections left]`, first in first used) ahead of it.
+        self.modes = dict.fromkeys(PROTOS, ECHO)
+        self.armed: dict[str, deque[list]] = {p: deque() for p in PROTOS}
         self.refused = dict.fromkeys(PROTOS, False)
         self._tcp_server: asyncio.Server | None = None
         self._tcp_sock: socket.socket | None = None
@@ -112,7 +106,7 @@ class Peer:
         self._tcp_server = await self.loop.create_server(
             lambda: TcpSession(self), sock=sock, backlog=LISTEN_BACKLOG
         )
-        self._sync_listener()
+        self.sync_listener()
 
     async def _serve_udp(self, sock: socket.socket) -> None:
         transport, _ = await self.loop.create_datagram_endpoint(
@@ -164,21 +158,21 @@ class Peer:
 
     # -- modes for new connections --------------------------------------------------------
     def _take(self, proto: str) -> ModeSpec:
-        queue = self._next[proto]
+        queue = self.armed[proto]
         if not queue:
-            return self._base[proto]
+            return self.modes[proto]
         entry = queue[0]
         entry[1] -= 1
         if entry[1] <= 0:
             queue.popleft()
-        self._sync_listener()
+        self.sync_listener()
         return entry[0]
 
     def _upcoming(self, proto: str) -> ModeSpec:
-        queue = self._next[proto]
-        return queue[0][0] if queue else self._base[proto]
+        queue = self.armed[proto]
+        return queue[0][0] if queue else self.modes[proto]
 
-    def _sync_listener(self) -> None:
+    def sync_listener(self) -> None:
         """Small SO_RCVBUF on the listener while the next TCP connection is to be held."""
         sock = self._tcp_sock
         if sock is None:
@@ -277,180 +271,16 @@ class Peer:
         """Open TCP connections and tracked UDP addresses from `source` (an IP address)."""
         return self._tcp_crowd.count(source) + self._udp_crowd.count(source)
 
-    # -- control requests -----------------------------------------------------------------
-    def _session(self, conn: Any, proto: str = "both") -> Session:
-        record = self._get(conn)
-        session = self.sessions.get(record.id)
-        if session is None or not session.is_open:
-            raise RequestError(
-                409, f"connection {record.id} has ended ({record.ended})", "connection ended"
-            )
-        if proto not in ("both", record.proto):
-            raise RequestError(400, f"connection {record.id} is {record.proto}, not {proto}")
-        return session
-
-    def _get(self, conn: Any) -> Record:
-        if isinstance(conn, bool) or not isinstance(conn, int):
-            raise RequestError(
-                400, f"conn must be a connection id (a whole number), not {shown(conn)}", "bad id"
-            )
-        if conn > MAX_ID:
-            raise RequestError(
-                400, f"conn must be a connection id up to {MAX_ID}, not {shown(conn)}", "bad id"
-            )
-        record = self.records.get(conn)
-        if record is None:
-            if 0 < conn <= self.last_id:
-                why = "it ended before the last reset() or is among the oldest forgotten"
-                raise RequestError(404, f"connection {conn} is forgotten: {why}")
-            known = f"1..{self.last_id}" if self.last_id else "none yet"
-            raise RequestError(404, f"unknown connection {conn} (ids so far: {known})")
-        return record
-
-    async def set_mode(
-        self, mode: Any, conn: Any = None, proto: Any = "both", params: Any = None
-    ) -> dict[str, Any]:
-        """Check everything first, then change: a refused request changes nothing."""
-        if proto not in ("both", *PROTOS):
-            raise RequestError(400, f"proto {shown(proto)}: use both, tcp or udp", "bad proto")
-        if params is not None and not isinstance(params, dict):
-            raise RequestError(400, f"params must be an object, not {shown(params)}", "bad params")
-        params = dict(params or {})
-        count = params.pop("count", None)
-        spec = parse_mode(mode, params)
-        if conn is not None:
-            if count is not None:
-                raise RequestError(400, "count applies to new connections: leave conn out")
-            if mode == "refuse":
-                raise RequestError(400, "refuse acts on the listener: leave conn out")
-            session = self._session(conn, proto)
-            session.apply(spec)
-            session.touch()
-            self.log(f"{session.proto} #{session.id} now {spec.describe()}")
-            self.notify()
-            return {"conn": session.id, "mode": spec.as_json()}
-        protos = PROTOS if proto == "both" else (proto,)
-        if mode == "refuse":
-            if count is not None:
-                raise RequestError(400, "refuse takes no count: it lasts until reset()")
-            for p in protos:
-                await self.unlisten(p)
-            return {"refused": list(protos)}
-        if count is not None:
-            whole(count, "count", 1, MAX_COUNT)
-            full = [p for p in protos if len(self._next[p]) >= MAX_ARMED]
-            if full:
-                raise RequestError(
-                    409,
-                    f"{'+'.join(full)}: {MAX_ARMED} modes already wait for the next connections; "
-                    "reset() or set a mode without count",
-                    "too many armed",
-                )
-        await self._listen_all(protos)
-        for p in protos:
-            if count is None:
-                self._base[p] = spec
-                self._next[p].clear()
-            else:
-                self._next[p].append([spec, count])
-        self._sync_listener()
-        which = "all new" if count is None else f"the next {count}"
-        self.log(f"{'+'.join(protos)}: {which} connections {spec.describe()}")
-        return {"protos": list(protos), "count": count, "mode": spec.as_json()}
-
-    async def _listen_all(self, protos: tuple[str, ...]) -> None:
-        """Listen again on every proto, or on none: if one cannot, the others are closed again."""
-        done: list[str] = []
-        try:
-            for p in protos:
-                if self.refused[p]:
-                    await self.listen(p)
-                    done.append(p)
-        except RequestError:
-            for p in done:
-                await self.unlisten(p)
-            raise
-
-    def push(self, conn: Any, data: bytes, delay: float) -> dict[str, Any]:
-        session = self._session(conn)
-        waiting = sum(s.unsent() + s.pending for s in self.sessions.values())
-        if waiting + len(data) > MAX_WAITING:
-            raise RequestError(
-                409,
-                f"{waiting} B already wait to be sent over all connections; at most "
-                f"{MAX_WAITING} B may wait",
-                "too much unsent",
-            )
-        session.push(data, delay)
-        session.touch()
-        return {"conn": session.id, "queued": len(data), "delay": delay}
-
-    def release(self, conn: Any, mode: Any = None) -> dict[str, Any]:
-        session = self._session(conn)
-        spec = None if mode is None else parse_mode(mode)
-        if spec is not None and spec.mode in ("hold", "silent", "refuse", "push"):
-            raise RequestError(
-                400, f"release reads again: use echo, sink or close, not {shown(mode)}"
-            )
-        session.release(spec)
-        session.touch()
-        self.log(f"{session.proto} #{session.id} released ({session.spec.describe()})")
-        self.notify()
-        return {"conn": session.id, "mode": session.spec.as_json()}
-
-    async def reset(self, close: bool = False) -> dict[str, Any]:
-        """Listen again, echo for new connections, forget ended records; `close` ends the rest."""
-        await self._listen_all(PROTOS)
-        for p in PROTOS:
-            self._base[p] = ECHO
-            self._next[p].clear()
-        self._sync_listener()
-        for rid in [r.id for r in self.records.values() if r.ended is not Ended.OPEN]:
-            del self.records[rid]
-        if close:  # their records stay, so a test can see how they ended
-            for session in list(self.sessions.values()):
-                session.close_now("fin")
-        self.reset_mark = self.last_id
-        self.log(f"reset: new connections echo; ids after {self.reset_mark} are new")
-        self.notify()
-        return {"reset_mark": self.reset_mark}
-
-    def snapshot(self, record: Record) -> ConnStats:
-        session = self.sessions.get(record.id)
-        return session.snapshot() if session is not None else record.snapshot()
-
-    def stats(self, conn: Any = None) -> list[ConnStats]:
-        if conn is not None:
-            return [self.snapshot(self._get(conn))]
-        return [self.snapshot(r) for r in self.records.values()]
-
-    def info(self) -> dict[str, Any]:
-        def armed(p: str) -> dict[str, Any]:
-            return {
-                "now": self._base[p].as_json(),
-                "next": [{"mode": s.as_json(), "count": n} for s, n in self._next[p]],
-            }
-
-        return {
-            "server": "modemcert-peer",
-            "host": self.host,
-            "port": self.port,
-            "listening": {p: not self.refused[p] for p in PROTOS},
-            "armed": {p: armed(p) for p in PROTOS},
-            "last_id": self.last_id,
-            "reset_mark": self.reset_mark,
-            "open": len(self.sessions),
-            "scale": self.clock.scale,
-            "idle_timeout": self.limits.idle_timeout,
-        }
-
     # -- waiting --------------------------------------------------------------------------
     def notify(self) -> None:
+        """Something changed (a connection, its bytes, its end): every wait looks again."""
         if self._waiting:
             self._changed.set()
             self._changed = asyncio.Event()
 
-    async def _wait(self, check: Callable[[], Any], wall: float) -> Any:
+    async def wait_until(self, check: Callable[[], Any], wall: float) -> Any:
+        """The first answer of `check()` that is not None, looked for after each change; None
+        once `wall` seconds have passed."""
         deadline = self.clock.deadline(self.clock.to_module(max(0.0, wall)))
         self._waiting += 1
         try:
@@ -468,51 +298,6 @@ class Peer:
                     pass
         finally:
             self._waiting -= 1
-
-    async def wait_connection(self, after: Any, proto: Any, wall: float) -> dict[str, Any]:
-        if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
-            raise RequestError(400, f"after must be a connection id or null, not {shown(after)}")
-        if after is not None:
-            whole(after, "after", 0, MAX_ID)
-        if proto not in (None, *PROTOS):
-            raise RequestError(400, f"proto {shown(proto)}: use tcp, udp or null (either)")
-        since = self.reset_mark if after is None else after
-
-        def check() -> Record | None:
-            # the oldest new one, so successive waits see connections in order
-            return next(
-                (
-                    r
-                    for r in self.records.values()
-                    if r.id > since and (proto is None or r.proto == proto)
-                ),
-                None,
-            )
-
-        record = await self._wait(check, wall)
-        if record is None:
-            return {"found": False, "after": since}
-        return {"found": True, "conn": self.snapshot(record).as_json()}
-
-    async def wait_bytes(self, conn: Any, n: Any, wall: float) -> dict[str, Any]:
-        record = self._get(conn)
-        whole(n, "n (bytes)", 0, MAX_BYTES)
-
-        def check() -> str | None:
-            if record.bytes_in >= n:
-                return "reached"
-            return "ended" if record.ended is not Ended.OPEN else None
-
-        why = await self._wait(check, wall)
-        out = {"found": why == "reached", "conn": self.snapshot(record).as_json()}
-        if why == "ended":
-            out["why"] = "ended"
-        return out
-
-    async def wait_ended(self, conn: Any, wall: float) -> dict[str, Any]:
-        record = self._get(conn)
-        done = await self._wait(lambda: record.ended is not Ended.OPEN or None, wall)
-        return {"found": bool(done), "conn": self.snapshot(record).as_json()}
 
 
 class _UdpEndpoint(asyncio.DatagramProtocol):

@@ -209,18 +209,17 @@ class LineDriver:
             os.sched_yield()
 
     def _wait_urc(self, kind: UrcKind, after_ns: int, deadline: Deadline) -> int | None:
-        """Stamp of the first `kind` URC that arrived after `after_ns`, or None by the deadline."""
+        """Stamp of the first `kind` URC that arrived after `after_ns`, or None by the deadline.
+        Read through a subscription of its own: the URC stays there for every other reader."""
         channel = self.channel
         if channel is None:
             return None
-        while True:
-            left = deadline.remaining()
-            try:
-                urc = channel.wait_urc(kind, 0.0 if left is None else left)
-            except (ATTimeout, PortClosed):
-                return None
-            if urc.t_ns >= after_ns:
-                return urc.t_ns
+        left = deadline.remaining()
+        try:
+            urc = channel.subscribe({kind}, since_ns=after_ns).wait(0.0 if left is None else left)
+        except (ATTimeout, PortClosed):
+            return None
+        return urc.t_ns
 
     def _supply_on(self) -> None:
         supply = self.lines.supply

@@ -9,6 +9,7 @@ from __future__ import annotations
 from harness import limits
 from harness.at import UrcKind
 from harness.clock import HOST_JITTER_WALL, Deadline, stamp
+from harness.commands import ResultCode
 from harness.gpio.base import InputLine, OutputLine
 from harness.limits import EMERG_OFF_MAX, EMERG_OFF_PULSE, Timing, Verdict
 from harness.power.lines import (
@@ -206,7 +207,7 @@ class Sequences(LineDriver):
             return "none", None
         if status is None:
             seen = self._wait_urc(UrcKind.POWER_DOWN, released, deadline)
-            return "NORMAL POWER DOWN", seen
+            return ResultCode.NORMAL_POWER_DOWN.value, seen
         step = max(STATUS_POLL, self.clock.to_module(POLL_WALL_FLOOR))
         high = released
         while True:
@@ -218,7 +219,7 @@ class Sequences(LineDriver):
             if channel is not None:
                 seen = self._wait_urc(UrcKind.POWER_DOWN, released, self.clock.deadline(0.0))
                 if seen is not None:
-                    return "NORMAL POWER DOWN", seen
+                    return ResultCode.NORMAL_POWER_DOWN.value, seen
             left = deadline.remaining()
             if left is not None and left <= 0:
                 return "STATUS", None

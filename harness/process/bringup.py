@@ -104,10 +104,11 @@ class BringUp:
         answer = "no answer"
         while True:
             try:
-                answer = s.modem.cpin()
+                status = s.modem.cpin()
+                ready, answer = status.ready, str(status)
             except ATError as e:
-                answer = e.reply.final or "ERROR"  # +CME ERROR: 14 while the SIM is busy
-            if answer == "READY":
+                ready, answer = False, e.reply.final or "ERROR"  # +CME ERROR: 14, SIM busy
+            if ready:
                 seconds = s.clock.since(since)
                 s.modem.note(limits.CPIN_READY.check(seconds, "AT+CPIN? until READY"))
                 s.decide("INIT-CPIN", f"SIM ready {seconds:.1f} s after power-on")

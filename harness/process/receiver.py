@@ -30,7 +30,7 @@ class Receiver:
                 if left <= 0:
                     break
                 try:
-                    s.channel.wait_urc(UrcKind.QIRDI, left)
+                    s.urcs.wait(left, UrcKind.QIRDI)
                 except ATTimeout:
                     break
             else:

@@ -11,14 +11,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.at import ATTimeout, UrcKind
-from harness.clock import Clock
+from harness.at import Subscription, UrcKind
+from harness.clock import Clock, stamp
 from harness.errors import HarnessBug, UsageFault
 from harness.modem import Modem, OpenResult
 from harness.process.machine import Decision, Event, Phase, Reaction, transition
 from harness.process.stream import Link, Sender
 
 log = logging.getLogger("modemcert.process")
+#: The URCs the process reacts to: PDP-LOST, a link CLOSED, data announced (OPT-INDI).
+WATCHED = (UrcKind.PDP_DEACT, UrcKind.CLOSED, UrcKind.QIRDI)
 
 Observer = Callable[[Decision], None]
 
@@ -47,6 +49,8 @@ class State:
     ) -> None:
         self.modem = modem
         self.channel = modem.channel
+        self._urcs: Subscription | None = None
+        self._born_ns = stamp()  # the process reads the URCs that came from here on
         self.clock = clock
         self.options = options
         self.observer = observer  # the caller's own (settable), called first
@@ -128,12 +132,15 @@ class State:
             self.last, self.sender = self.sender, None
 
     # -- URCs -----------------------------------------------------------------------------------
+    @property
+    def urcs(self) -> Subscription:
+        """The process's own reader of the URCs it reacts to (WATCHED): it takes none of a
+        test's, nor a test of its."""
+        if self._urcs is None:
+            self._urcs = self.channel.subscribe(WATCHED, since_ns=self._born_ns)
+        return self._urcs
+
     def urc_since(self, kind: UrcKind, since_ns: int) -> bool:
-        """Take every queued `kind` URC; True if one came at or after `since_ns`."""
-        seen = False
-        while True:
-            try:
-                urc = self.channel.wait_urc(kind, 0.0)
-            except ATTimeout:
-                return seen
-            seen = seen or urc.t_ns >= since_ns
+        """Read every unread `kind` URC (of the process's own subscription); True if one came
+        at or after `since_ns`."""
+        return any(urc.t_ns >= since_ns for urc in self.urcs.take(kind))

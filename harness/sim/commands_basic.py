@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from harness.sim.boot import cell_suffix, cpin_text
 from harness.sim.cmdline import Command
 from harness.sim.ipstack import CONTEXT_UP, IpState
 from harness.sim.profile import IPR_RATES
@@ -59,7 +60,7 @@ def verbose(fw: Firmware, cmd: Command) -> str:
 def ati(fw: Firmware, cmd: Command) -> str:
     if _one(cmd, (0,)) is None:
         return "ERROR"
-    fw.block([fw.p.manufacturer, fw.p.model, f"Revision: {fw.p.revision}"])
+    fw.out.block([fw.p.manufacturer, fw.p.model, f"Revision: {fw.p.revision}"])
     return "OK"
 
 
@@ -82,7 +83,7 @@ def factory_defaults(fw: Firmware, cmd: Command) -> str:
 def store(fw: Firmware, cmd: Command) -> str:
     """AT&W: keep the profile's stored settings (INIT-IPR: the rate survives a reboot)."""
     keys = fw.p.stored_with_w
-    if fw.mutated("ipr_not_stored"):
+    if fw.mutated.ipr_not_stored:
         keys = tuple(k for k in keys if k != "ipr")
     v = fw.v
     current = {"ipr": v.ipr, "echo": v.echo, "verbose": v.verbose, "cmee": v.cmee, "qiurc": v.qiurc}
@@ -97,7 +98,7 @@ def _text(value: str) -> Handler:
             return "OK"
         if cmd.kind != "exec":
             return "ERROR"
-        fw.info(value)
+        fw.out.info(value)
         return "OK"
 
     return handler
@@ -126,10 +127,10 @@ def sim_identity(field: str) -> Handler:
 # -- line rate ----------------------------------------------------------------------------------
 def ipr(fw: Firmware, cmd: Command) -> str:
     if cmd.kind == "read":
-        fw.info(f"+IPR: {fw.v.ipr}")
+        fw.out.info(f"+IPR: {fw.v.ipr}")
         return "OK"
     if cmd.kind == "test":
-        fw.info("+IPR: (" + ",".join(str(r) for r in IPR_RATES) + ")")
+        fw.out.info("+IPR: (" + ",".join(str(r) for r in IPR_RATES) + ")")
         return "OK"
     rate = _one(cmd, IPR_RATES) if cmd.kind == "set" else None
     if rate is None:
@@ -137,16 +138,16 @@ def ipr(fw: Firmware, cmd: Command) -> str:
     fw.v.ipr = rate
     if rate:
         # the OK goes out at the old rate; the new one applies from the next byte (§2)
-        fw.after_final(lambda: setattr(fw.v, "rate", rate))
+        fw.runner.after_final(lambda: setattr(fw.v, "rate", rate))
     return "OK"
 
 
 def cmee(fw: Firmware, cmd: Command) -> str:
     if cmd.kind == "read":
-        fw.info(f"+CMEE: {fw.v.cmee}")
+        fw.out.info(f"+CMEE: {fw.v.cmee}")
         return "OK"
     if cmd.kind == "test":
-        fw.info("+CMEE: (0-2)")
+        fw.out.info("+CMEE: (0-2)")
         return "OK"
     value = _one(cmd, range(3))
     if value is None:
@@ -166,7 +167,7 @@ def cpin(fw: Firmware, cmd: Command) -> str:
         return gate
     if cmd.kind == "set":
         return fw.cme(3)  # no PIN is asked for: entering one is not allowed
-    fw.info(fw.cpin_text("READY"))
+    fw.out.info(cpin_text(fw.p, "READY"))
     return "OK"
 
 
@@ -174,7 +175,7 @@ def qinistat(fw: Firmware, cmd: Command) -> str:
     if cmd.kind not in ("exec", "test"):
         return "ERROR"
     if cmd.kind == "exec":
-        fw.info(f"+QINISTAT: {fw.v.inistat}")
+        fw.out.info(f"+QINISTAT: {fw.v.inistat}")
     return "OK"
 
 
@@ -184,13 +185,13 @@ def registration(which: str) -> Handler:
 
     def handler(fw: Firmware, cmd: Command) -> str:
         if cmd.kind == "test":
-            fw.info(f"{name}: (0-2)")
+            fw.out.info(f"{name}: (0-2)")
             return "OK"
         if cmd.kind == "read":
             n = getattr(fw.v, f"{which}_n")
             stat = getattr(fw.v, f"{which}_stat")
-            suffix = fw.cell_suffix(stat) if n == 2 else ""
-            fw.info(f"{name}: {n},{stat}{suffix}")
+            suffix = cell_suffix(fw.p, stat) if n == 2 else ""
+            fw.out.info(f"{name}: {n},{stat}{suffix}")
             return "OK"
         value = _one(cmd, range(3))
         if value is None or cmd.kind != "set":
@@ -203,12 +204,12 @@ def registration(which: str) -> Handler:
 
 def cgatt(fw: Firmware, cmd: Command) -> Result:
     if cmd.kind == "test":
-        fw.info("+CGATT: (0,1)")
+        fw.out.info("+CGATT: (0,1)")
         return "OK"
-    if fw.mutated("cgatt_answer_200s") and cmd.kind in ("read", "set"):
+    if fw.mutated.cgatt_answer_200s and cmd.kind in ("read", "set"):
         yield 200.0
     if cmd.kind == "read":
-        fw.info(f"+CGATT: {int(fw.v.cgatt)}")
+        fw.out.info(f"+CGATT: {int(fw.v.cgatt)}")
         return "OK"
     value = _one(cmd, (0, 1)) if cmd.kind == "set" else None
     if value is None:
@@ -230,30 +231,30 @@ def cgatt(fw: Firmware, cmd: Command) -> Result:
 def lost_context(fw: Firmware) -> None:
     """The network dropped the context (PDP-LOST): +PDP DEACT, sessions gone, PDP DEACT."""
     fw.drop_sessions(graceful=False)
-    if not fw.mutated("pdp_deact_urc_missing"):
-        fw.urc("+PDP DEACT")
+    if not fw.mutated.pdp_deact_urc_missing:
+        fw.out.urc("+PDP DEACT")
     fw.set_state(IpState.PDP_DEACT)
 
 
 def csq(fw: Firmware, cmd: Command) -> Result:
     if cmd.kind == "test":
-        fw.info("+CSQ: (0-31,99),(0-7,99)")
+        fw.out.info("+CSQ: (0-31,99),(0-7,99)")
         return "OK"
     if cmd.kind != "exec":
         return "ERROR"
-    if fw.mutated("csq_70s"):
+    if fw.mutated.csq_70s:
         yield 70.0
     rssi, ber = fw.p.csq
-    fw.info(f"+CSQ: {rssi},{ber}")
+    fw.out.info(f"+CSQ: {rssi},{ber}")
     return "OK"
 
 
 def cfun(fw: Firmware, cmd: Command) -> Result:
     if cmd.kind == "read":
-        fw.info(f"+CFUN: {fw.v.cfun}")
+        fw.out.info(f"+CFUN: {fw.v.cfun}")
         return "OK"
     if cmd.kind == "test":
-        fw.info("+CFUN: (0,1,4),(0,1)")
+        fw.out.info("+CFUN: (0,1,4),(0,1)")
         return "OK"
     if cmd.kind != "set" or not 1 <= len(cmd.args) <= 2:
         return "ERROR"
@@ -267,10 +268,10 @@ def cfun(fw: Firmware, cmd: Command) -> Result:
     if reset:
 
         def restart() -> None:
-            fw.power_off()
-            fw.power_on()
+            fw.boot.power_off()
+            fw.boot.power_on()
 
-        fw.after_final(restart)
+        fw.runner.after_final(restart)
         return "OK"
     was = fw.v.cfun
     fw.v.cfun = level
@@ -278,35 +279,35 @@ def cfun(fw: Firmware, cmd: Command) -> Result:
         fw.drop_sessions(graceful=False)
         fw.set_state(IpState.IP_INITIAL)
         fw.v.cgatt = False
-        fw.set_reg("creg", 0)
-        fw.set_reg("cgreg", 0)
+        fw.boot.set_reg("creg", 0)
+        fw.boot.set_reg("cgreg", 0)
     elif was != 1 and fw.v.sim == "ready":
         fw.spawn(_reregister(fw), "re-register")
     return "OK"
 
 
 def _reregister(fw: Firmware) -> Generator[Any, None, None]:
-    fw.set_reg("creg", 2)
+    fw.boot.set_reg("creg", 2)
     yield fw.lat("lat_cgreg")
-    fw.set_reg("creg", fw.p.creg_registered)
+    fw.boot.set_reg("creg", fw.p.creg_registered)
     yield fw.lat("lat_cgreg")
-    fw.set_reg("cgreg", fw.p.creg_registered)
+    fw.boot.set_reg("cgreg", fw.p.creg_registered)
     if fw.faults.take("cgatt_fail") is None:
         fw.v.cgatt = True
 
 
 def qpowd(fw: Firmware, cmd: Command) -> Result:
     if cmd.kind == "test":
-        fw.info("+QPOWD: (0,1)")
+        fw.out.info("+QPOWD: (0,1)")
         return "OK"
     value = _one(cmd, (0, 1)) if cmd.kind == "set" else None
     if value is None:
         return "ERROR"
     if value == 0:
-        fw.after_final(fw.power_off)  # urgent: off at once
+        fw.runner.after_final(fw.boot.power_off)  # urgent: off at once
         return "OK"
     fw.v.shutting_down = True  # "no more AT commands are accepted" (M66HD)
-    fw.urc("NORMAL POWER DOWN")
+    fw.out.urc("NORMAL POWER DOWN")
     fw.spawn(_off_later(fw), "qpowd")
     return None
     yield
@@ -314,15 +315,15 @@ def qpowd(fw: Firmware, cmd: Command) -> Result:
 
 def _off_later(fw: Firmware) -> Generator[Any, None, None]:
     yield fw.lat("lat_qpowd_off")
-    fw.loop.post(fw.power_off)
+    fw.loop.post(fw.boot.power_off)
 
 
 def qiurc(fw: Firmware, cmd: Command) -> str:
     if cmd.kind == "read":
-        fw.info(f"+QIURC: {fw.v.qiurc}")
+        fw.out.info(f"+QIURC: {fw.v.qiurc}")
         return "OK"
     if cmd.kind == "test":
-        fw.info("+QIURC: (0,1)")
+        fw.out.info("+QIURC: (0,1)")
         return "OK"
     value = _one(cmd, (0, 1))
     if value is None or cmd.kind != "set":

@@ -23,22 +23,21 @@ def flag(
     name: str,
     values: tuple[int, ...] = (0, 1),
     initial_only: str | None = None,
-    broken_by: str | None = None,
 ) -> Handler:
     """A `+NAME=<n>` setting with read and test forms; `initial_only` names the Profile switch
-    that allows setting it only in IP INITIAL; `broken_by` a mutation that answers ERROR."""
+    that allows setting it only in IP INITIAL."""
 
     def handler(fw: Firmware, cmd: Command) -> str:
         if cmd.kind == "read":
-            fw.info(f"{name}: {getattr(fw.v, attr)}")
+            fw.out.info(f"{name}: {getattr(fw.v, attr)}")
             return "OK"
         if cmd.kind == "test":
-            fw.info(f"{name}: ({','.join(str(x) for x in values)})")
+            fw.out.info(f"{name}: ({','.join(str(x) for x in values)})")
             return "OK"
         if cmd.kind != "set" or len(cmd.args) != 1 or not cmd.args[0].text.isdigit():
             return "ERROR"
         value = int(cmd.args[0].text)
-        if value not in values or (broken_by and fw.mutated(broken_by)):
+        if value not in values:
             return "ERROR"
         if initial_only and getattr(fw.p, initial_only) and fw.v.ip_state != IpState.IP_INITIAL:
             return "ERROR"  # PROTOCOL §1 [U]: only in IP INITIAL
@@ -62,19 +61,21 @@ def qimode(fw: Firmware, cmd: Command) -> str:
 
 def qifgcnt(fw: Firmware, cmd: Command) -> str:
     if cmd.kind == "read":
-        fw.info(f"+QIFGCNT: {fw.v.fgcnt},0")
+        fw.out.info(f"+QIFGCNT: {fw.v.fgcnt},0")
         return "OK"
-    return flag("fgcnt", "+QIFGCNT", broken_by="qifgcnt_error")(fw, cmd)
+    if cmd.kind == "set" and fw.mutated.qifgcnt_error:
+        return "ERROR"
+    return flag("fgcnt", "+QIFGCNT")(fw, cmd)
 
 
 def qicsgp(fw: Firmware, cmd: Command) -> str:
     if cmd.kind == "read":
-        fw.info(f"+QICSGP: {fw.v.csgp_mode}")
+        fw.out.info(f"+QICSGP: {fw.v.csgp_mode}")
         return "OK"
     if cmd.kind == "test":
-        fw.info('+QICSGP: (0,1),"APN","USER","PWD"')
+        fw.out.info('+QICSGP: (0,1),"APN","USER","PWD"')
         return "OK"
-    if cmd.kind != "set" or not 1 <= len(cmd.args) <= 4 or fw.mutated("qicsgp_error"):
+    if cmd.kind != "set" or not 1 <= len(cmd.args) <= 4 or fw.mutated.qicsgp_error:
         return "ERROR"
     mode = cmd.args[0]
     if mode.quoted or mode.text not in ("0", "1") or any(not a.quoted for a in cmd.args[1:]):
@@ -88,7 +89,7 @@ def qicsgp(fw: Firmware, cmd: Command) -> str:
 
 def qiregapp(fw: Firmware, cmd: Command) -> Result:
     if cmd.kind == "read":
-        fw.info(f'+QIREGAPP: "{fw.v.apn}","{fw.v.user}","{fw.v.password}"')
+        fw.out.info(f'+QIREGAPP: "{fw.v.apn}","{fw.v.user}","{fw.v.password}"')
         return "OK"
     if cmd.kind == "test":
         return "OK"
@@ -108,8 +109,8 @@ def qiregapp(fw: Firmware, cmd: Command) -> Result:
 def activation_fails(fw: Firmware) -> bool:
     """Does this AT+QIACT (or QIOPEN's own activation) fail? Uses up a one-shot fault."""
     failed = fw.faults.take("qiact_fail") is not None
-    failed = failed or (fw.mutated("qiact_retry_needs_reboot") and fw.v.qiact_failed)
-    failed = failed or (fw.mutated("qiact_fault_survives_reboot") and fw.qiact_ever_failed)
+    failed = failed or (fw.mutated.qiact_retry_needs_reboot and fw.v.qiact_failed)
+    failed = failed or (fw.mutated.qiact_fault_survives_reboot and fw.qiact_ever_failed)
     failed = failed or not fw.v.cgatt or fw.v.csgp_mode != 1 or not apn_known(fw.v.apn)
     if failed:
         fw.v.qiact_failed = True
@@ -126,7 +127,7 @@ def qiact(fw: Firmware, cmd: Command) -> Result:
     if fw.faults.take("qiact_hang") is not None:
         while True:
             yield 3600.0  # no answer, ever: only EMERG_OFF or a power cycle helps
-    total = 200.0 if fw.mutated("qiact_200s") else fw.lat("lat_qiact")
+    total = 200.0 if fw.mutated.qiact_200s else fw.lat("lat_qiact")
     yield total / 2
     fw.set_state(IpState.IP_IND)
     yield total / 2
@@ -149,10 +150,10 @@ def qilocip(fw: Firmware, cmd: Command) -> str | None:
         return "ERROR"
     if fw.v.ip_state not in CONTEXT_UP:
         return fw.p.qilocip_no_context
-    fw.info(fw.v.local_ip)  # PROTOCOL §4: the address alone, no OK
+    fw.out.info(fw.v.local_ip)  # PROTOCOL §4: the address alone, no OK
     if fw.v.ip_state == IpState.IP_GPRSACT:
         fw.set_state(IpState.IP_STATUS)
-    return "OK" if fw.mutated("qilocip_with_ok") else None
+    return "OK" if fw.mutated.qilocip_with_ok else None
 
 
 def qideact(fw: Firmware, cmd: Command) -> Result:
@@ -160,7 +161,7 @@ def qideact(fw: Firmware, cmd: Command) -> Result:
         return "OK"
     if cmd.kind != "exec":
         return "ERROR"
-    if fw.mutated("qideact_refused_while_connecting") and fw.v.ip_state in (
+    if fw.mutated.qideact_refused_while_connecting and fw.v.ip_state in (
         IpState.TCP_CONNECTING,
         IpState.UDP_CONNECTING,
     ):
@@ -169,17 +170,17 @@ def qideact(fw: Firmware, cmd: Command) -> Result:
         while True:
             yield 3600.0
     slow = fw.faults.take("qideact_slow")
-    if fw.mutated("qideact_100s"):
+    if fw.mutated.qideact_100s:
         yield 100.0
     elif slow is not None:
         yield slow.num("seconds")
     else:
         yield fw.lat("lat_qideact")
-    if not fw.mutated("qideact_keeps_context"):
+    if not fw.mutated.qideact_keeps_context:
         fw.drop_sessions(graceful=True)
         fw.set_state(IpState.IP_INITIAL)
         fw.v.local_ip = ""
-    fw.final("OK" if fw.mutated("deact_ok_as_ok") else "DEACT OK")
+    fw.out.final("OK" if fw.mutated.deact_ok_as_ok else "DEACT OK")
     return None
 
 
@@ -191,7 +192,7 @@ def qidnsgip(fw: Firmware, cmd: Command) -> str | None:
     if fw.v.ip_state not in CONTEXT_UP:
         return "ERROR"
     name = cmd.args[0].text
-    fw.final("OK")
+    fw.out.final("OK")
     fw.spawn(_resolve_later(fw, name), "qidnsgip")
     return None
 
@@ -199,15 +200,15 @@ def qidnsgip(fw: Firmware, cmd: Command) -> str | None:
 def _resolve_later(fw: Firmware, name: str) -> Generator[Any, None, None]:
     yield fw.lat("lat_dns")
     ip = fw.resolver.lookup(name)
-    fw.urc(ip if ip is not None else fw.p.dnsgip_fail_reply)
+    fw.out.urc(ip if ip is not None else fw.p.dnsgip_fail_reply)
 
 
 def qitcfg(fw: Firmware, cmd: Command) -> str:
     if cmd.kind == "read":
-        fw.info("+QITCFG: " + ",".join(str(x) for x in fw.v.tcfg))
+        fw.out.info("+QITCFG: " + ",".join(str(x) for x in fw.v.tcfg))
         return "OK"
     if cmd.kind == "test":
-        fw.info("+QITCFG: " + ",".join(f"({lo}-{hi})" for lo, hi in fw.p.tcfg_ranges))
+        fw.out.info("+QITCFG: " + ",".join(f"({lo}-{hi})" for lo, hi in fw.p.tcfg_ranges))
         return "OK"
     if cmd.kind != "set" or len(cmd.args) != 4:
         return "ERROR"
@@ -225,10 +226,10 @@ def qistat(fw: Firmware, cmd: Command) -> str | None:
         return "ERROR"
     if fw.v.mux:
         for link in range(MAX_LINKS):
-            fw.info(_mux_line(fw, link))
+            fw.out.info(_mux_line(fw, link))
         return "OK"
-    fw.final("OK")  # PROTOCOL §10: OK first, the state after it, no trailing OK
-    fw.info(state_line(fw))
+    fw.out.final("OK")  # PROTOCOL §10: OK first, the state after it, no trailing OK
+    fw.out.info(state_line(fw))
     return None
 
 
@@ -254,8 +255,8 @@ def qistate(fw: Firmware, cmd: Command) -> str:
         return "OK"
     if cmd.kind != "exec":
         return "ERROR"
-    fw.final("OK")
-    fw.info(state_line(fw))
+    fw.out.final("OK")
+    fw.out.info(state_line(fw))
     links = range(MAX_LINKS) if fw.v.mux else range(1)
     for link in links:
         session = fw.sessions.get(link)
@@ -266,7 +267,7 @@ def qistate(fw: Firmware, cmd: Command) -> str:
             word = LINK_WORDS[session.state]
             fields = {"link": link, "proto": session.proto, "ip": route.ip, "port": route.port}
             fields["state"] = word
-        fw.info(fw.p.qistate_line.format(**fields))
+        fw.out.info(fw.p.qistate_line.format(**fields))
     return "OK"
 
 

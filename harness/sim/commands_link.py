@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +11,6 @@ from harness.sim import receive
 from harness.sim.cmdline import Arg, Command
 from harness.sim.commands_ip import MAX_LINKS, activation_fails
 from harness.sim.ipstack import OPEN_ALLOWED, IpState
-from harness.sim.loop import Future
 from harness.sim.net import Route, is_dotted_ip
 from harness.sim.session import Session
 from harness.sim.transparent import Transparent
@@ -26,7 +25,7 @@ FOREVER = 3600.0  # a "never" wait is this, repeated
 # -- AT+QIOPEN ----------------------------------------------------------------------------------
 def qiopen(fw: Firmware, cmd: Command) -> str | None:
     if cmd.kind == "test":
-        fw.info('+QIOPEN: ("TCP","UDP"),"IP ADDRESS/DOMAIN NAME","PORT"')
+        fw.out.info('+QIOPEN: ("TCP","UDP"),"IP ADDRESS/DOMAIN NAME","PORT"')
         return "OK"
     if cmd.kind != "set" or len(cmd.args) not in (3, 4):
         return "ERROR"
@@ -36,15 +35,15 @@ def qiopen(fw: Firmware, cmd: Command) -> str | None:
         if not mux or not args[0].text.isdigit() or int(args[0].text) >= MAX_LINKS:
             return "ERROR"
         link = int(args.pop(0).text)
-    elif mux and not fw.mutated("qiopen_mux1_accepted"):
+    elif mux and not fw.mutated.qiopen_mux1_accepted:
         return "ERROR"  # OPEN-ERR-MUX: the single-connection form under QIMUX=1
     else:
         link = 0
     proto, host, port = args
     if not _well_formed(fw, proto, host, port):
-        if not fw.mutated("qiopen_bad_format_ok"):
+        if not fw.mutated.qiopen_bad_format_ok:
             return "ERROR"  # OPEN-ERR-FORMAT
-        fw.final("OK")
+        fw.out.final("OK")
         fw.spawn(_fail_later(fw, link), "qiopen-bad")
         return None
     state = fw.v.ip_state
@@ -57,13 +56,14 @@ def qiopen(fw: Firmware, cmd: Command) -> str | None:
         return None
     open_states = OPEN_ALLOWED | ({IpState.CONNECT_OK} if mux else set())
     busy = existing is not None and existing.state != "CLOSED"
-    if (state not in open_states or busy) and not fw.mutated("qiopen_any_state"):
+    if (state not in open_states or busy) and not fw.mutated.qiopen_any_state:
         return "ERROR"  # OPEN-ERR-STATE
     if existing is not None:
         existing.close()
-    fw.final("OK")
+    fw.out.final("OK")
     route = Route(host.text, int(port.text), None)
-    session = Session(link, proto.text.upper(), route, fw.clock, fw.post_session)
+    on_event = functools.partial(receive.on_session, fw)
+    session = Session(link, proto.text.upper(), route, fw.clock, fw.loop, on_event)
     fw.sessions[link] = session
     session.task = fw.spawn(_connect(fw, session, host.text, state), f"connect-{link}")
     return None
@@ -74,24 +74,24 @@ def _well_formed(fw: Firmware, proto: Arg, host: Arg, port: Arg) -> bool:
         return False
     if not port.text.isdigit() or not 0 < int(port.text) < 65536:
         return False
-    by_name = fw.v.dnsip and not fw.mutated("qidnsip_ignored")
+    by_name = fw.v.dnsip and not fw.mutated.qidnsip_ignored
     return is_dotted_ip(host.text) or bool(by_name)
 
 
 def _already(fw: Firmware, link: int) -> None:
     """OPEN-ALREADY: ALREADY CONNECT, then (an M95, §14) a separate ERROR."""
-    if fw.mutated("ok_before_already_connect"):
-        fw.final("OK")
+    if fw.mutated.ok_before_already_connect:
+        fw.out.final("OK")
     index = fw.v.mux and fw.p.already_connect_index
-    fw.final(f"{link}, ALREADY CONNECT" if index else "ALREADY CONNECT")
+    fw.out.final(f"{link}, ALREADY CONNECT" if index else "ALREADY CONNECT")
     if fw.p.already_connect_error:
-        fw.final("ERROR")
+        fw.out.final("ERROR")
     return None
 
 
 def _fail_later(fw: Firmware, link: int) -> Generator[Any, None, None]:
     yield fw.lat("lat_connect_tcp")
-    fw.urc(f"{link}, CONNECT FAIL" if fw.v.mux else "CONNECT FAIL")
+    fw.out.urc(f"{link}, CONNECT FAIL" if fw.v.mux else "CONNECT FAIL")
 
 
 def _connect(fw: Firmware, session: Session, host: str, was: IpState) -> Generator[Any, None, None]:
@@ -108,7 +108,7 @@ def _connect(fw: Firmware, session: Session, host: str, was: IpState) -> Generat
         found = fw.resolver.lookup(host)
         if found is None:
             if fw.p.dns_fail_reply == "ERROR":
-                fw.final("ERROR")
+                fw.out.final("ERROR")
                 return _forget(fw, session, IpState(fw.p.refused_state))
             return _failed(fw, session, IpState(fw.p.refused_state))
         ip = found
@@ -125,30 +125,23 @@ def _connect(fw: Firmware, session: Session, host: str, was: IpState) -> Generat
         return _timed_out(fw, session)
     if session.proto == "UDP":
         yield fw.lat("lat_connect_udp")
-        if fw.mutated("udp_connect_fail"):
+        if fw.mutated.udp_connect_fail:
             return _failed(fw, session, IpState(fw.p.refused_state))
         if route.target is not None:
-            yield _dial(session)  # UDP to loopback: only sets the destination
+            yield session.dial(read=False)  # UDP to loopback: only sets the destination
         return _connected(fw, session)
     if route.target is None:  # simulated unreachable: never dialled
-        if fw.mutated("qiopen_never_answers"):
+        if fw.mutated.qiopen_never_answers:
             while True:
                 yield FOREVER
         yield fw.p.qiopen_timeout
         return _timed_out(fw, session)
-    yield 100.0 if fw.mutated("connect_ok_after_100s") else fw.lat("lat_connect_tcp")
-    dialled = _dial(session)
+    yield 100.0 if fw.mutated.connect_ok_after_100s else fw.lat("lat_connect_tcp")
+    dialled = session.dial(read=False)
     yield dialled
     if dialled.value != "ok":
         return _failed(fw, session, IpState(fw.p.refused_state))
     _connected(fw, session)
-
-
-def _dial(session: Session) -> Future:
-    """Connect on a helper thread (a full listen backlog must not stall the module)."""
-    future = Future()
-    threading.Thread(target=lambda: future.set(session.connect(read=False)), daemon=True).start()
-    return future
 
 
 def _connected(fw: Firmware, session: Session) -> None:
@@ -161,22 +154,22 @@ def _connected(fw: Firmware, session: Session) -> None:
 def _report_connected(fw: Firmware, session: Session) -> None:
     session.state = "CONNECTED"
     session.last_activity = fw.clock.now()
-    if fw.faults.active("nat_drop") is not None or fw.mutated("nat_drop_after_60s"):
+    if fw.faults.active("nat_drop") is not None or fw.mutated.nat_drop_after_60s:
         receive.arm_nat(fw, session)
     if fw.v.mux:
-        fw.urc(f"{session.link}, CONNECT OK")
+        fw.out.urc(f"{session.link}, CONNECT OK")
         return
     fw.set_state(IpState.CONNECT_OK)
-    if fw.v.qimode and not fw.mutated("qimode_ignored"):
-        fw.urc("CONNECT OK" if fw.mutated("trans_connect_ok") else "CONNECT")
+    if fw.v.qimode and not fw.mutated.qimode_ignored:
+        fw.out.urc("CONNECT OK" if fw.mutated.trans_connect_ok else "CONNECT")
         fw.transparent = Transparent(fw, session)
         fw.mode = "data"
         return
-    fw.urc("CONNECT OK")
+    fw.out.urc("CONNECT OK")
 
 
 def _failed(fw: Firmware, session: Session, state: IpState) -> None:
-    fw.urc(f"{session.link}, CONNECT FAIL" if fw.v.mux else "CONNECT FAIL")
+    fw.out.urc(f"{session.link}, CONNECT FAIL" if fw.v.mux else "CONNECT FAIL")
     _forget(fw, session, state)
 
 
@@ -190,7 +183,7 @@ def _forget(fw: Firmware, session: Session, state: IpState) -> None:
 
 def _timed_out(fw: Firmware, session: Session) -> None:
     """The module's own connect timeout: CONNECT FAIL, the link stays TCP CONNECTING (OPEN-FAIL)."""
-    fw.urc(f"{session.link}, CONNECT FAIL" if fw.v.mux else "CONNECT FAIL")
+    fw.out.urc(f"{session.link}, CONNECT FAIL" if fw.v.mux else "CONNECT FAIL")
 
 
 # -- AT+QICLOSE ---------------------------------------------------------------------------------
@@ -212,7 +205,7 @@ def qiclose(fw: Firmware, cmd: Command) -> Result:
     if session is None or fw.v.srvc == 2:
         return "ERROR"
     failed_open = session.state == "CONNECTING"
-    yield 100.0 if fw.mutated("qiclose_100s") else fw.lat("lat_qiclose")
+    yield 100.0 if fw.mutated.qiclose_100s else fw.lat("lat_qiclose")
     if session.task is not None:
         session.task.cancel()
     session.close()
@@ -221,12 +214,12 @@ def qiclose(fw: Firmware, cmd: Command) -> Result:
         fw.transparent.stop()
         fw.transparent = None
     if not fw.v.mux:
-        if failed_open and fw.mutated("qiclose_after_fail_drops_context"):
+        if failed_open and fw.mutated.qiclose_after_fail_drops_context:
             fw.set_state(IpState.IP_INITIAL)
             fw.v.local_ip = ""
         else:
             fw.set_state(IpState.IP_CLOSE)
-    fw.final(f"{session.link}, CLOSE OK" if fw.v.mux else "CLOSE OK")
+    fw.out.final(f"{session.link}, CLOSE OK" if fw.v.mux else "CLOSE OK")
     return None
 
 
@@ -245,20 +238,20 @@ def qisack(fw: Firmware, cmd: Command) -> str:
             acked = 0 if fw.p.udp_qisack_zero == "middle" else sent
         else:
             nacked = session.unacked()
-            if session.nat_dropped and fw.mutated("nat_drop_fake_acks"):
+            if session.nat_dropped and fw.mutated.nat_drop_fake_acks:
                 nacked = max(0, nacked - len(session.held))
-            if fw.mutated("qisack_never_acks"):
+            if fw.mutated.qisack_never_acks:
                 nacked = sent
             acked = sent - nacked
     sep = fw.p.qisack_sep
-    fw.info(f"+QISACK: {sent}{sep}{acked}{sep}{nacked}")
+    fw.out.info(f"+QISACK: {sent}{sep}{acked}{sep}{nacked}")
     return "OK"
 
 
 # -- AT+QIRD ------------------------------------------------------------------------------------
 def qird(fw: Firmware, cmd: Command) -> str:
     if cmd.kind == "test":
-        fw.info(f"+QIRD: (0,1),(1,2),(0-{MAX_LINKS - 1}),(1-{fw.p.qird_max})")
+        fw.out.info(f"+QIRD: (0,1),(1,2),(0-{MAX_LINKS - 1}),(1-{fw.p.qird_max})")
         return "OK"
     if cmd.kind != "set" or len(cmd.args) != 4:
         return "ERROR"
@@ -273,7 +266,7 @@ def qird(fw: Firmware, cmd: Command) -> str:
             del fw.sessions[link]
             return "ERROR"  # OT#14: the link closed and the buffer is empty
         return "OK"
-    budget = session.rx_bytes if fw.mutated("qird_over_len") else length
+    budget = session.rx_bytes if fw.mutated.qird_over_len else length
     sep = " " if fw.p.qird_space else ""
     where = f"{session.route.ip}:{session.route.port}"
     while session.rx and budget > 0:
@@ -282,8 +275,8 @@ def qird(fw: Firmware, cmd: Command) -> str:
         else:
             data = _take_datagram(session, budget)
         budget -= len(data)
-        fw.info(f"+QIRD:{sep}{where},{session.proto},{len(data)}")
-        fw.emit(data)
+        fw.out.info(f"+QIRD:{sep}{where},{session.proto},{len(data)}")
+        fw.out.emit(data)
     if not session.rx:
         session.rx_announced = False
     if session.rx_bytes < fw.p.recv_buffer:

@@ -1,15 +1,23 @@
-"""The module's one thread of control: events from other threads, timers and tasks in module time.
+"""The module's one thread of control: timers, tasks, its file descriptors (the PTY, the sessions'
+sockets) and calls from other threads, all in module time.
 
-Everything the simulated firmware does runs here, in order, so its state needs no locks. A task
-is a generator that yields module seconds to sleep; timers and tasks can be cancelled by group
-(power-off cancels the firmware's).
+Everything the simulated firmware does runs here, in order, so its state needs no locks and no
+other thread touches its PTY or sockets. A task is a generator that yields module seconds to
+sleep (or a Future to wait for). A task's sleeps count from the moment its previous sleep was
+due, not from when the loop got round to it, so its schedule never drifts; and its wake-ups are
+*precise*: the loop stops sleeping `SPIN_WALL_NS` early and spins to the due time, because the
+OS wakes a sleeping thread 0.05–0.3 ms late (and select() up to 0.1 % of its timeout late).
+Timers and tasks can be cancelled by group (power-off cancels the firmware's).
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import inspect
 import itertools
+import os
+import select
 import threading
 import traceback
 from collections import deque
@@ -20,6 +28,10 @@ from harness.clock import Clock, stamp
 
 #: Wall seconds between checks that the loop is still alive while a caller waits on it.
 _CALL_SLICE = 0.5
+#: Wall nanoseconds before a precise timer is due at which the loop stops sleeping and spins:
+#: covers the OS's usual wake-up lateness (~0.1 ms, more on a busy host), and is all the CPU a
+#: precise timer costs.
+SPIN_WALL_NS = 400_000
 
 #: A firmware task: yields module seconds to sleep (or a Future to wait for), returns when done.
 TaskGen = Generator[Any, None, Any]
@@ -28,12 +40,13 @@ TaskGen = Generator[Any, None, Any]
 class Timer:
     """A callback due at a `stamp()` time; `cancel()` stops it."""
 
-    __slots__ = ("cancelled", "due_ns", "fn", "group")
+    __slots__ = ("cancelled", "due_ns", "fn", "group", "precise")
 
-    def __init__(self, due_ns: int, fn: Callable[[], None], group: str) -> None:
+    def __init__(self, due_ns: int, fn: Callable[[], None], group: str, precise: bool) -> None:
         self.due_ns = due_ns
         self.fn = fn
         self.group = group
+        self.precise = precise
         self.cancelled = False
 
     def cancel(self) -> None:
@@ -41,7 +54,8 @@ class Timer:
 
 
 class Future:
-    """A result another thread delivers; a task yields it to wait (`set()` from any thread)."""
+    """A result delivered later (a dial's outcome); a task yields it to wait. `set()` from any
+    thread; callbacks run where `set()` is called."""
 
     def __init__(self) -> None:
         self.value: Any = None
@@ -67,7 +81,7 @@ class Future:
 class Task:
     """A running generator; `done` is set when it returns, is cancelled or fails."""
 
-    def __init__(self, loop: Loop, gen: TaskGen, group: str, name: str) -> None:
+    def __init__(self, loop: Loop, gen: TaskGen, group: str, name: str, start_ns: int) -> None:
         self.loop = loop
         self.gen = gen
         self.group = group
@@ -76,6 +90,7 @@ class Task:
         self.cancelled = False
         self.on_done: list[Callable[[Task], None]] = []
         self._timer: Timer | None = None
+        self._base_ns = start_ns  # when the last sleep was due: the next one counts from here
 
     def __repr__(self) -> str:
         return f"<Task {self.name} {'done' if self.done else 'running'}>"
@@ -90,6 +105,11 @@ class Task:
             return  # cancelled from inside itself: it ends at its next yield
         self.gen.close()
         self._finish()
+
+    def _resume(self) -> None:
+        """After a Future: the schedule starts again from now."""
+        self._base_ns = stamp()
+        self._step()
 
     def _step(self) -> None:
         if self.done:
@@ -108,9 +128,11 @@ class Task:
             self._finish()
             return
         if isinstance(delay, Future):
-            delay.then(lambda: self.loop.post(self._step))
+            delay.then(lambda: self.loop.post(self._resume))
             return
-        self._timer = self.loop.call_later(float(delay), self._step, self.group)
+        wall = self.loop.clock.to_wall(max(0.0, float(delay)))
+        self._base_ns += int(wall * 1e9)
+        self._timer = self.loop.call_at(self._base_ns, self._step, self.group, precise=True)
 
     def _finish(self) -> None:
         if self.done:
@@ -122,7 +144,8 @@ class Task:
 
 
 class Loop:
-    """A single thread running posted callbacks, due timers and tasks, all in module time."""
+    """A single thread running posted callbacks, due timers, tasks and file descriptor callbacks,
+    all in module time."""
 
     def __init__(self, clock: Clock, name: str = "sim-module") -> None:
         self.clock = clock
@@ -131,8 +154,13 @@ class Loop:
         self._posted: deque[Callable[[], None]] = deque()
         self._timers: list[tuple[int, int, Timer]] = []
         self._tasks: set[Task] = set()
+        self._readers: dict[int, Callable[[], None]] = {}
+        self._writers: dict[int, Callable[[], None]] = {}
         self._seq = itertools.count()
-        self._wake = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._wake_lock = threading.Lock()  # the pipe is closed once, never written after
         self._stopping = False
         self._thread: threading.Thread | None = None
 
@@ -142,15 +170,22 @@ class Loop:
         self._thread.start()
 
     def stop(self) -> None:
+        """End the thread (after the callback it is running) and close the wake-up pipe."""
         self._stopping = True
-        self._wake.set()
+        self._wake()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
+        with self._wake_lock:
+            for fd in (self._wake_r, self._wake_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._wake_r = self._wake_w = -1
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` on the loop thread soon (thread-safe)."""
         self._posted.append(lambda: fn(*args))
-        self._wake.set()
+        if threading.current_thread() is not self._thread:
+            self._wake()
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run `fn(*args)` on the loop thread and return its result (raises what it raised)."""
@@ -175,21 +210,27 @@ class Loop:
             raise box["error"]
         return box.get("value")
 
-    # -- on the loop thread -------------------------------------------------------------------
-    def call_later(self, module_seconds: float, fn: Callable[[], None], group: str = "") -> Timer:
+    # -- on the loop thread (or before it starts / after it stopped) ----------------------------
+    def call_later(
+        self, module_seconds: float, fn: Callable[[], None], group: str = "", precise: bool = False
+    ) -> Timer:
         due = stamp() + int(self.clock.to_wall(max(0.0, module_seconds)) * 1e9)
-        return self.call_at(due, fn, group)
+        return self.call_at(due, fn, group, precise)
 
-    def call_at(self, due_ns: int, fn: Callable[[], None], group: str = "") -> Timer:
-        """Run `fn` when `stamp()` reaches `due_ns`."""
-        timer = Timer(due_ns, fn, group)
+    def call_at(
+        self, due_ns: int, fn: Callable[[], None], group: str = "", precise: bool = False
+    ) -> Timer:
+        """Run `fn` when `stamp()` reaches `due_ns` (`precise`: to a few µs, spinning)."""
+        timer = Timer(due_ns, fn, group, precise)
         heapq.heappush(self._timers, (due_ns, next(self._seq), timer))
-        self._wake.set()
         return timer
 
-    def spawn(self, gen: TaskGen, group: str = "", name: str = "task") -> Task:
-        """Start a task now; it runs until its first yield before this returns."""
-        task = Task(self, gen, group, name)
+    def spawn(
+        self, gen: TaskGen, group: str = "", name: str = "task", start_ns: int | None = None
+    ) -> Task:
+        """Start a task now; it runs until its first yield before this returns. Its first sleep
+        counts from `start_ns` (a past stamp, e.g. when its input was read) or from now."""
+        task = Task(self, gen, group, name, stamp() if start_ns is None else start_ns)
         self._tasks.add(task)
         task._step()
         return task
@@ -202,25 +243,95 @@ class Loop:
             if timer.group == group:
                 timer.cancel()
 
+    def add_reader(self, fd: int, fn: Callable[[], None]) -> None:
+        """Call `fn` on the loop whenever `fd` is readable (one callback per descriptor)."""
+        self._readers[fd] = fn
+
+    def remove_reader(self, fd: int) -> None:
+        self._readers.pop(fd, None)
+
+    def add_writer(self, fd: int, fn: Callable[[], None]) -> None:
+        """Call `fn` on the loop whenever `fd` is writable (one callback per descriptor)."""
+        self._writers[fd] = fn
+
+    def remove_writer(self, fd: int) -> None:
+        self._writers.pop(fd, None)
+
     # -- the thread -----------------------------------------------------------------------------
+    def _wake(self) -> None:
+        with self._wake_lock:
+            if self._wake_w >= 0:
+                with contextlib.suppress(OSError):  # full: the loop is awake already
+                    os.write(self._wake_w, b"x")
+
     def _run(self) -> None:
         while not self._stopping:
-            self._wake.clear()
             while self._posted:
                 self._guard(self._posted.popleft())
+            timers = self._timers
             now = stamp()
-            while self._timers and self._timers[0][0] <= now:
-                _, _, timer = heapq.heappop(self._timers)
+            while timers and timers[0][0] <= now:
+                _, _, timer = heapq.heappop(timers)
                 if not timer.cancelled:
                     self._guard(timer.fn)
                 if self._posted:
                     break  # events that came meanwhile go first: they happened earlier
             if self._posted or self._stopping:
                 continue
-            wait = None
-            if self._timers:
-                wait = self.clock.to_module(max(0, self._timers[0][0] - stamp()) / 1e9)
-            self.clock.wait(self._wake, wait)
+            while timers and timers[0][2].cancelled:
+                heapq.heappop(timers)
+            wait: float | None = None
+            if timers:
+                due, _, timer = timers[0]
+                left = due - stamp()
+                if timer.precise:
+                    if left <= SPIN_WALL_NS:
+                        self._spin(due)
+                        continue
+                    # select() may wake up to 0.1 % of its timeout late (the kernel's slack for
+                    # it): aim that much earlier too; the next, short wait is accurate
+                    left -= SPIN_WALL_NS + left // 1000
+                wait = max(0, left) / 1e9
+            self._select(wait)
+
+    def _spin(self, due_ns: int) -> None:
+        """Busy-wait the last fraction of a millisecond to a precise timer (or a posted call).
+
+        It keeps the GIL (at most SPIN_WALL_NS): polling instead, to let other threads in, makes
+        them wait longer, for the switch interval (5 ms), when the poll takes the GIL back first.
+        """
+        while stamp() < due_ns and not self._posted and not self._stopping:
+            pass
+
+    def _select(self, wait: float | None) -> None:
+        readers = [self._wake_r, *self._readers]
+        try:
+            readable, writable, _ = select.select(readers, list(self._writers), [], wait)
+        except (OSError, ValueError):
+            self.errors.append(traceback.format_exc())
+            self._drop_closed()
+            return
+        for fd in readable:
+            if fd == self._wake_r:
+                with contextlib.suppress(OSError):
+                    os.read(fd, 4096)
+                continue
+            fn = self._readers.get(fd)
+            if fn is not None:
+                self._guard(fn)
+        for fd in writable:
+            fn = self._writers.get(fd)
+            if fn is not None:
+                self._guard(fn)
+
+    def _drop_closed(self) -> None:
+        """Forget descriptors closed without being removed (a simulator bug, already recorded)."""
+        for table in (self._readers, self._writers):
+            for fd in list(table):
+                try:
+                    os.fstat(fd)
+                except OSError:
+                    del table[fd]
 
     def _guard(self, fn: Callable[[], None]) -> None:
         try:

@@ -19,8 +19,8 @@ from harness.sim.commands_basic import lost_context
 from harness.sim.faults import Faults, make
 from harness.sim.firmware import Firmware
 from harness.sim.loop import Loop
-from harness.sim.mutations import mutation
 from harness.sim.net import Resolver
+from harness.sim.output import FinalWritten
 from harness.sim.power import PowerPins, Wiring
 from harness.sim.profile import Profile
 from harness.sim.rough import RoughLine, UrcSpots
@@ -123,8 +123,9 @@ class SimulatedModule:
         if self._started:
             return self
         line = RoughLine(self.profile, self.seed)
-        self._uart = Uart(self.clock, self._on_uart, self._pace, line if line.active else None)
-        self.fw.uart = self._uart
+        rough = line if line.active else None
+        self._uart = Uart(self.clock, self.loop, self.fw.editor.on_uart, self._pace, rough)
+        self.fw.out.uart = self._uart
         self.loop.start()
         if self._power is not None:
             self.loop.call(self._power.attach)
@@ -135,11 +136,12 @@ class SimulatedModule:
         """Power off, close every socket and the PTY, end the threads. Idempotent."""
         if self._stopped or not self._started:
             self._stopped = True
+            self.loop.stop()
             return
         self._stopped = True
         if self._power is not None:
             self._power.detach()
-        self.loop.call(self.fw.power_off)
+        self.loop.call(self.fw.boot.power_off)
         self.loop.stop()
         for sock in self.fw.orphans:
             with contextlib.suppress(OSError):
@@ -164,12 +166,12 @@ class SimulatedModule:
     def power_on_now(self) -> bool:
         """Boot without a PWRKEY pulse (bench use without GPIO); False if it was already on."""
         self._need_started("power_on_now")
-        return bool(self.loop.call(self.fw.power_on))
+        return bool(self.loop.call(self.fw.boot.power_on))
 
     def power_off_now(self) -> None:
         """Cut power at once (as the supply relay would)."""
         self._need_started("power_off_now")
-        self.loop.call(self.fw.power_off)
+        self.loop.call(self.fw.boot.power_off)
 
     def inject(self, fault: str, persistent: bool = False, **params: Any) -> None:
         """Arm a fault of `FAULTS` (one-shot unless `persistent`); UnknownFault says what exists."""
@@ -183,11 +185,16 @@ class SimulatedModule:
         """Break one documented behaviour (see `MUTATIONS`) for this simulator's life.
 
         Mutate before powering on: some mutations (autobaud) act at boot."""
-        mutation(name)  # raises UnknownMutation with the list
-        self.loop.call(self.fw.mutations.add, name)
+        self.loop.call(self._mutate, name)  # raises UnknownMutation with the list
 
     def status(self) -> SimStatus:
         return self.loop.call(self._status)
+
+    def finals(self) -> tuple[FinalWritten, ...]:
+        """The latest final results as they left the module, oldest first, with the simulator's
+        own stamps: when each command line was read and when its final's last byte was written
+        (what bench/timing_accuracy.py holds the harness's measurements against)."""
+        return self.loop.call(lambda: tuple(self.fw.out.finals))
 
     def settle(self) -> None:
         """Return once the module has handled every pin change and byte that reached it so far."""
@@ -198,12 +205,12 @@ class SimulatedModule:
         if not self._started or self._stopped:
             raise RuntimeError(f"SimulatedModule.{what}: the simulator is not running (start() it)")
 
-    def _on_uart(self, data: bytes, rate: int, t_ns: int) -> None:
-        self.loop.post(self.fw.on_uart, data, rate, t_ns)
-
     def _pace(self) -> int | None:
         rate = self.fw.v.rate
         return rate // 10 if self.profile.pace_output and rate else None
+
+    def _mutate(self, name: str) -> None:
+        self.fw.mutated = self.fw.mutated.with_on(name)
 
     def _arm(self, armed: Any) -> None:
         fw = self.fw
@@ -218,7 +225,7 @@ class SimulatedModule:
         elif name == "silent" and fw.powered:
             fw.v.silent = True
         elif name == "noise":
-            fw.emit(bytes.fromhex(str(armed.params["data"])))
+            fw.out.emit(bytes.fromhex(str(armed.params["data"])))
 
     def _status(self) -> SimStatus:
         fw, v = self.fw, self.fw.v
@@ -250,7 +257,7 @@ class SimulatedModule:
             silent=v.silent,
             links=links,
             faults=self.faults.names(),
-            mutations=tuple(sorted(fw.mutations)),
+            mutations=fw.mutated.names(),
             uart_dropped=self._uart.dropped if self._uart else 0,
             errors=tuple(self.loop.errors),
         )

@@ -19,7 +19,7 @@ CTRL_Z, ESC, BACKSPACE = 0x1A, 0x1B, 0x08
 
 def qisend(fw: Firmware, cmd: Command) -> str | None:
     if cmd.kind == "test":
-        fw.info(f"+QISEND: {fw.p.send_max}")
+        fw.out.info(f"+QISEND: {fw.p.send_max}")
         return "OK"
     mux = fw.v.mux
     numbers = cmd.ints() if cmd.kind == "set" else []
@@ -39,7 +39,7 @@ def qisend(fw: Firmware, cmd: Command) -> str | None:
     limit = send_limit(fw)
     if length is not None and not 1 <= length <= limit:
         return "ERROR"  # SEND-MAX
-    fw.emit(framing.PROMPT)
+    fw.out.emit(framing.PROMPT)
     fw.payload = Payload(fw, session, length, limit)
     fw.mode = "payload"
     return None
@@ -48,10 +48,10 @@ def qisend(fw: Firmware, cmd: Command) -> str | None:
 def qisde(fw: Firmware, cmd: Command) -> str:
     """AT+QISDE=<0|1>: echo the QISEND payload or not (while ATE1); AT+QISDE? reads it."""
     if cmd.kind == "read":
-        fw.info(f"+QISDE: {int(fw.v.qisde)}")
+        fw.out.info(f"+QISDE: {int(fw.v.qisde)}")
         return "OK"
     if cmd.kind == "test":
-        fw.info("+QISDE: (0,1)")
+        fw.out.info("+QISDE: (0,1)")
         return "OK"
     if cmd.kind != "set" or cmd.texts() not in (["0"], ["1"]):
         return "ERROR"
@@ -61,7 +61,7 @@ def qisde(fw: Firmware, cmd: Command) -> str:
 
 def send_limit(fw: Firmware) -> int:
     """The largest accepted input: 1460, or 1459 if "less than 1460" is the profile's reading."""
-    limit = 1000 if fw.mutated("qisend_limit_1000") else fw.p.send_max
+    limit = 1000 if fw.mutated.qisend_limit_1000 else fw.p.send_max
     return limit if fw.p.send_max_inclusive else limit - 1
 
 
@@ -82,7 +82,7 @@ class Payload:
         outcome = None
         if self.length is not None:
             part = data[: self.length - len(self.buf)]
-            if fw.mutated("fixed_stops_at_ctrlz") and CTRL_Z in part:
+            if fw.mutated.fixed_stops_at_ctrlz and CTRL_Z in part:
                 cut = part.index(CTRL_Z)
                 part, outcome = part[:cut], "send"
                 rest = data[cut + 1 :]
@@ -93,15 +93,15 @@ class Payload:
             if len(self.buf) == self.length:
                 outcome = "send"
         else:
-            edits = fw.p.qisend_backspace and not fw.mutated("backspace_sent_as_data")
+            edits = fw.p.qisend_backspace and not fw.mutated.backspace_sent_as_data
             for i, byte in enumerate(data):
                 if byte == CTRL_Z:
-                    if fw.mutated("ctrlz_sent_as_data"):
+                    if fw.mutated.ctrlz_sent_as_data:
                         self.buf.append(byte)
                     outcome, rest = "send", data[i + 1 :]
                     break
                 if byte == ESC:
-                    cancel = not fw.mutated("esc_does_not_cancel")
+                    cancel = not fw.mutated.esc_does_not_cancel
                     outcome, rest = ("cancel" if cancel else "send"), data[i + 1 :]
                     break
                 echo.append(byte)
@@ -114,7 +114,7 @@ class Payload:
                     outcome, rest = "too long", data[i + 1 :]
                     break
         if fw.v.echo and fw.v.qisde and echo:
-            fw.emit(bytes(echo))
+            fw.out.emit(bytes(echo))
         if outcome is not None:
             self._finish(outcome)
         return rest
@@ -125,31 +125,31 @@ class Payload:
         fw.mode = "command"
         if outcome == "cancel":
             if fw.p.qisend_esc_reply:
-                fw.final(fw.p.qisend_esc_reply)
+                fw.out.final(fw.p.qisend_esc_reply)
             return
         if outcome == "too long" or not self.buf:
-            fw.final("ERROR")
+            fw.out.final("ERROR")
             return
-        fw.busy_with(_send(fw, self.session, bytes(self.buf)), "qisend")
+        fw.runner.busy_with(_send(fw, self.session, bytes(self.buf)), "qisend")
 
 
 def _send(fw: Firmware, session: Session, data: bytes) -> Generator[Any, None, None]:
     yield fw.lat("lat_send_ok")
     if session.state != "CONNECTED":
-        fw.final("ERROR")
+        fw.out.final("ERROR")
         return
-    buffer = 1000 if fw.mutated("send_buffer_1000") else fw.p.send_buffer
+    buffer = 1000 if fw.mutated.send_buffer_1000 else fw.p.send_buffer
     if session.proto == "TCP" and session.unacked() + len(data) > buffer:
-        fw.final(fw.p.send_full_reply)  # SEND-WINDOW: the socket send buffer is full
+        fw.out.final(fw.p.send_full_reply)  # SEND-WINDOW: the socket send buffer is full
         return
     hand_over(fw, session, data)
-    fw.final("SEND OK")
+    fw.out.final("SEND OK")
 
 
 def hand_over(fw: Firmware, session: Session, data: bytes) -> None:
     """Give bytes to the network: now, or after a slow network's delay; restarts the NAT timer."""
     session.last_activity = fw.clock.now()
-    if fw.faults.active("nat_drop") is not None or fw.mutated("nat_drop_after_60s"):
+    if fw.faults.active("nat_drop") is not None or fw.mutated.nat_drop_after_60s:
         receive.arm_nat(fw, session)
     slow = fw.faults.take("slow_network")
     if slow is None:

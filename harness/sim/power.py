@@ -75,7 +75,7 @@ class PowerPins:
     def _decide(self, pin: int, level: bool, t_ns: int) -> None:
         if pin == self.wiring.supply:
             if not self.supplied():
-                self.fw.power_off()  # the relay opened: off at once
+                self.fw.boot.power_off()  # the relay opened: off at once
         elif pin == self.wiring.emerg_off:
             self._emerg(level, t_ns)
         else:
@@ -88,7 +88,7 @@ class PowerPins:
         if level:
             if start is None:
                 due = t_ns + int(self.clock.to_wall(minimum) * 1e9)
-                self.loop.call_at(due, lambda: self._emerg_check(t_ns), PINS)
+                self.loop.call_at(due, lambda: self._emerg_check(t_ns), PINS, precise=True)
                 return
             self._emerg_ns = start  # still held: keep the first edge
         elif start is not None and self.clock.module_between(start, t_ns) >= minimum:
@@ -99,8 +99,8 @@ class PowerPins:
             self._emerg_off()
 
     def _emerg_off(self) -> None:
-        if not self.fw.mutated("emerg_off_ignored"):
-            self.fw.power_off()  # PWR-EMERG: no URC, STATUS low
+        if not self.fw.mutated.emerg_off_ignored:
+            self.fw.boot.power_off()  # PWR-EMERG: no URC, STATUS low
 
     def _pwrkey(self, level: bool, t_ns: int) -> None:
         start = self._press_ns
@@ -112,7 +112,7 @@ class PowerPins:
             self._press_was_on = self.fw.powered
             press = self._press
             due = t_ns + int(self.clock.to_wall(self._needed()) * 1e9)
-            self.loop.call_at(due, lambda: self._reached(press, None), PINS)
+            self.loop.call_at(due, lambda: self._reached(press, None), PINS, precise=True)
         elif start is not None:  # a release with no press (the host claiming the line) is no pulse
             self._press_ns = None
             self._reached(self._press, self.clock.module_between(start, t_ns))
@@ -122,7 +122,7 @@ class PowerPins:
             return self.fw.p.pwrkey_off_min
         # The PWR-ON mutant spares the first boot of the simulator's life: a rig comes up, and
         # the suites' own power cycle is where the slow PWRKEY shows (not the session set-up).
-        slow = self.fw.mutated("pwrkey_on_2500ms") and self.fw.boot_count > 0
+        slow = self.fw.mutated.pwrkey_on_2500ms and self.fw.boot_count > 0
         return 2.5 if slow else self.fw.p.pwrkey_on_min
 
     def _reached(self, press: int, width: float | None) -> None:
@@ -137,7 +137,7 @@ class PowerPins:
         fw = self.fw
         if not self._press_was_on:
             if not fw.powered and self.supplied() and not self.emerg_held():
-                fw.power_on()  # PWR-ON: STATUS rises when the hold time is reached
+                fw.boot.power_on()  # PWR-ON: STATUS rises when the hold time is reached
         elif fw.powered:
-            logout = 20.0 if fw.mutated("power_down_after_20s") else fw.lat("lat_power_down")
-            fw.normal_power_down(logout)  # PWR-OFF
+            logout = 20.0 if fw.mutated.power_down_after_20s else fw.lat("lat_power_down")
+            fw.boot.normal_power_down(logout)  # PWR-OFF

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def on_session(fw: Firmware, session: Session, kind: str, data: bytes) -> None:
-    """A session's reader thread reported `kind` ("data" / "closed"); runs on the module thread."""
+    """A session's socket reported `kind` ("data" / "closed") on the module's loop."""
     if fw.sessions.get(session.link) is not session or not fw.powered:
         return
     if kind == "closed":
@@ -27,26 +27,26 @@ def on_session(fw: Firmware, session: Session, kind: str, data: bytes) -> None:
         return  # the gateway forgot the port: the peer's packets never arrive
     session.last_activity = fw.clock.now()
     nat = fw.faults.active("nat_drop")
-    if nat is not None or fw.mutated("nat_drop_after_60s"):
+    if nat is not None or fw.mutated.nat_drop_after_60s:
         arm_nat(fw, session)
     if fw.mode == "data" and fw.transparent is not None:
         fw.transparent.received(data)
         return
-    if fw.v.indi and not fw.mutated("qindi_ignored"):
+    if fw.v.indi and not fw.mutated.qindi_ignored:
         _hold(fw, session, data)
         return
     for i in range(0, len(data), fw.p.push_chunk):
-        fw.push(pushed(fw, session, data[i : i + fw.p.push_chunk]))
+        fw.out.push(pushed(fw, session, data[i : i + fw.p.push_chunk]))
 
 
 def pushed(fw: Firmware, session: Session, chunk: bytes) -> bytes:
     """One block of received data as QINDI=0 prints it."""
-    if fw.mutated("recv_drops_last_byte"):
+    if fw.mutated.recv_drops_last_byte:
         chunk = chunk[:-1]
     v = fw.v
-    head = v.head and not fw.mutated("qihead_ignored")
-    showra = v.showra and not fw.mutated("qishowra_ignored")
-    showpt = v.showpt and not fw.mutated("qishowpt_ignored")
+    head = v.head and not fw.mutated.qihead_ignored
+    showra = v.showra and not fw.mutated.qishowra_ignored
+    showpt = v.showpt and not fw.mutated.qishowpt_ignored
     out = b""
     if v.mux:
         out += CRLF + f"+RECEIVE: {session.link}, {len(chunk)}".encode() + CRLF
@@ -75,7 +75,7 @@ def _hold(fw: Firmware, session: Session, data: bytes) -> None:
     if session.rx_announced and not fw.p.qirdi_each_packet:
         return
     session.rx_announced = True
-    fw.urc(qirdi(fw, session, len(data)))
+    fw.out.urc(qirdi(fw, session, len(data)))
 
 
 def qirdi(fw: Firmware, session: Session, length: int) -> str:
@@ -102,7 +102,7 @@ def _peer_closed(fw: Firmware, session: Session) -> None:
             return
         link.stop()
         fw.transparent = None
-    fw.urc(text)
+    fw.out.urc(text)
 
 
 def arm_nat(fw: Firmware, session: Session) -> None:
@@ -117,7 +117,7 @@ def arm_nat(fw: Firmware, session: Session) -> None:
             return
         if fw.clock.now() - session.last_activity < idle * 0.999:
             return
-        if fw.mutated("nat_drop_after_60s") or fw.faults.take("nat_drop") is not None:
+        if fw.mutated.nat_drop_after_60s or fw.faults.take("nat_drop") is not None:
             session.nat_dropped = True  # KEEP-HEARTBEAT: the port is gone, nobody is told
 
     session.nat_timer = fw.loop.call_later(idle, expire, "power")

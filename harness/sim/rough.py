@@ -80,7 +80,7 @@ class UrcSpots:
             return
         candidates = due_urcs(fw)
         if candidates:
-            fw.urc(self.rng.choice(candidates))
+            fw.out.urc(self.rng.choice(candidates))
 
 
 def _quiet_spot(fw: Firmware) -> bool:
@@ -91,9 +91,9 @@ def _quiet_spot(fw: Firmware) -> bool:
         and not fw.powering_down
         and not v.shutting_down
         and fw.mode == "command"
-        and fw.uart is not None
+        and fw.out.uart is not None
         and v.rate is not None
-        and fw.uart.host_rate() == v.rate
+        and fw.out.uart.host_rate() == v.rate
     )
 
 
@@ -103,7 +103,7 @@ def due_urcs(fw: Firmware) -> list[str]:
     v = fw.v
     out = []
     for which in ("creg", "cgreg"):
-        text = fw.reg_urc(which)
+        text = fw.boot.reg_urc(which)
         if text is not None and fw.said.get(which) == getattr(v, f"{which}_stat"):
             out.append(text)
     if fw.said.get("call_ready") and v.qiurc:

@@ -35,9 +35,9 @@ class Transparent:
     # -- host → peer --------------------------------------------------------------------------
     def feed(self, data: bytes, t_ns: int) -> None:
         fw = self.fw
-        if fw.mutated("trans_echoes_data"):
-            fw.emit(data)
-        escapes = fw.v.tcfg[3] == 1 and not fw.mutated("escape_ignored")
+        if fw.mutated.trans_echoes_data:
+            fw.out.emit(data)
+        escapes = fw.v.tcfg[3] == 1 and not fw.mutated.escape_ignored
         clock = fw.clock
         for byte in data:
             if byte == PLUS and escapes:
@@ -78,7 +78,7 @@ class Transparent:
             del self.buf[:size]
         self._cancel(self._flush_timer)
         if self.buf:
-            delay = wait * fw.p.tcfg_wait_unit * (10 if fw.mutated("tcfg_wait_ignored") else 1)
+            delay = wait * fw.p.tcfg_wait_unit * (10 if fw.mutated.tcfg_wait_ignored else 1)
             self._flush_timer = fw.loop.call_later(delay, self._flush, "power")
 
     def _flush(self) -> None:
@@ -92,22 +92,22 @@ class Transparent:
         self.pluses = 0
         self._flush()
         self.fw.mode = "command"
-        self.fw.final("OK")  # TRANS-ESC
+        self.fw.out.final("OK")  # TRANS-ESC
 
     # -- peer → host --------------------------------------------------------------------------
     def received(self, data: bytes) -> None:
-        self.fw.emit(data)
+        self.fw.out.emit(data)
 
     def closed(self, text: str) -> None:
         """Remote close in data mode: CLOSED in the stream, back to command mode (TRANS-CLOSED)."""
         fw = self.fw
-        if fw.mutated("closed_stays_in_data_mode"):
-            fw.emit(framing.line(text))
+        if fw.mutated.closed_stays_in_data_mode:
+            fw.out.emit(framing.line(text))
             return
         self.stop()
         fw.transparent = None
         fw.mode = "command"
-        fw.urc(text)
+        fw.out.urc(text)
 
     def resume(self) -> None:
         """ATO: back to data mode; the guard before a later +++ counts from now."""
@@ -132,6 +132,6 @@ def ato(fw: Firmware, cmd: Command) -> str | None:
     link = fw.transparent
     if link is None or link.session.state != "CONNECTED" or not fw.v.qimode:
         return "ERROR"
-    fw.final(fw.p.ato_reply)
+    fw.out.final(fw.p.ato_reply)
     link.resume()
     return None

@@ -1,4 +1,5 @@
-"""bench/timing_accuracy.py --quick: the injected delays were really seen by Reply.elapsed."""
+"""bench/timing_accuracy.py: the injected delays were really seen by Reply.elapsed, and the
+simulator's stamps split the error into parts that add up."""
 
 import pytest
 
@@ -8,15 +9,31 @@ def test_quick_run_reports_the_error_of_each_injected_delay(bench):
     assert done.returncode == 0, done.stderr
     last = done.last()
     assert last.figure == "timing error p99 ms" and last.agrees()
+    harness = done.verdicts()[-2]  # the harness's own part, on the line before
+    assert harness.figure == "harness timing error p99 ms" and harness.agrees()
     for injected in ("10", "50"):
         _, n, low, p50, p99, high = done.row(injected)
         assert int(n) == 3
-        # The final came after the delay: had the fault not held it back, elapsed would be
-        # about zero and the error about minus the delay.
-        assert 0 <= float(low) <= float(p50) <= float(p99) <= float(high)
+        assert float(low) <= float(p50) <= float(p99) <= float(high)
     _, n, *_, p99, _ = done.row("all")
     assert int(n) == 6
     assert float(p99) == pytest.approx(last.value, abs=1e-3)
+    _, n, *_, p99, _ = done.row("harness")
+    assert int(n) == 6 and float(p99) == pytest.approx(harness.value, abs=1e-3)
+    for part in ("line in", "simulator hold", "end to end"):
+        assert int(done.row(part)[1]) == 6
+
+
+def test_the_parts_add_up_and_no_one_answers_early(bench_module):
+    """Each sample: line in + hold + harness = end to end; the simulator never answered
+    before the delay (hold >= 0) and the harness never saw the final before it was written."""
+    ta = bench_module("timing_accuracy")
+    samples = ta.measure((0.01, 0.03), 2)
+    every = [s for values in samples.values() for s in values]
+    assert len(every) == 4
+    for s in every:
+        assert s.line_in + s.hold + s.harness == pytest.approx(s.end_to_end, abs=1e-6)
+        assert s.hold >= 0 and s.harness > 0
 
 
 def test_bad_repeats_are_refused_without_a_traceback(bench, user_error):

@@ -9,10 +9,9 @@ End-to-end runs against the real simulator live in tests/harness/power/test_powe
 from __future__ import annotations
 
 import threading
-from collections import deque
 
 from harness import limits
-from harness.at import ATError, ATTimeout, Reply, Urc, UrcKind
+from harness.at import ATError, ATTimeout, Reply, Urc, UrcKind, UrcLog
 from harness.clock import Clock, stamp
 from harness.gpio.sim import SimPins
 from harness.power import PowerLines
@@ -32,8 +31,9 @@ class FakeChannel:
         self.sent: list[tuple[int, str]] = []  # (rate, command)
         self.resets = 0
         self.in_data_mode = False
-        self._urcs: deque[Urc] = deque()
         self._cond = threading.Condition()
+        self._urcs = UrcLog(self._cond, clock)  # the channel's URC log, with its cursors
+        self._default = self._urcs.subscribe()
         self.transport = type("T", (), {"url": "/dev/fake", "baudrate": 115200})()
 
     def push(self, kind: UrcKind, text: str) -> None:
@@ -41,17 +41,11 @@ class FakeChannel:
             self._urcs.append(Urc(text, stamp(), kind))
             self._cond.notify_all()
 
+    def subscribe(self, kinds=None, *, since_ns=None):
+        return self._urcs.subscribe(kinds, since_ns=since_ns)
+
     def wait_urc(self, kind, timeout):
-        deadline = self.clock.deadline(timeout)
-        with self._cond:
-            while True:
-                for urc in self._urcs:
-                    if urc.kind is kind:
-                        self._urcs.remove(urc)
-                        return urc
-                if deadline.expired:
-                    raise ATTimeout(f"no {kind}")
-                self._cond.wait(deadline.wall_remaining())
+        return self._default.wait(timeout, kind)
 
     def command(self, cmd, timeout=None, *, check=False):
         self.sent.append((self.transport.baudrate, cmd))

@@ -1,7 +1,7 @@
 """Fixtures for the AT stack tests: a scripted module on a PTY and a channel talking to it.
 
-The helper modules next to this file (`_at_cases`, `_at_responder`) are made importable here;
-bench/fuzz.py can do the same with `sys.path.insert(0, "tests/harness")`.
+The helper modules next to this file (`_at_cases`, `_at_seeds`, `_at_checks`, `_at_strategies`,
+`_at_responder`) are made importable here; bench/fuzz.py loads the codec's by path.
 """
 
 import sys

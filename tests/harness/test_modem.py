@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 from _at_cases import frame
@@ -20,6 +21,7 @@ from harness.modem import (
     ModuleDeviation,
     Registration,
     ResultCode,
+    SimStatus,
     ip_state,
     result_code,
     sync,
@@ -104,13 +106,21 @@ def test_cpin_refusal_raises_at_error_with_its_code(scripted, pty_responder):
         modem.cpin()
     assert e.value.code == 14
     pty_responder.on(b"AT+CPIN?\r", frame("+CPIN:READY", "OK"))  # the seeds' spelling
-    assert modem.cpin() == "READY"
+    status = modem.cpin()
+    assert status == SimStatus("READY") and status.ready
+    pty_responder.on(b"AT+CPIN?\r", frame("+CPIN: NOT INSERTED", "OK"))
+    absent = modem.cpin()
+    assert not absent.ready and str(absent) == "NOT INSERTED"
 
 
 def test_qilocip_takes_the_bare_address_as_the_final(scripted, pty_responder):
     modem, _ = scripted
     pty_responder.on(b"AT+QILOCIP\r", frame("10.7.1.22"))
-    assert modem.qilocip() == "10.7.1.22"
+    assert modem.qilocip() == IPv4Address("10.7.1.22")
+    pty_responder.on(b"AT+QILOCIP\r", frame("10.7.1.622"))  # no address
+    with pytest.raises(ModuleDeviation) as e:
+        modem.qilocip()
+    assert e.value.clause == "PDP-ACT"
 
 
 def test_qiopen_outcomes_are_returned_not_raised(scripted, pty_responder):
@@ -272,7 +282,7 @@ class Live:
         deadline = self.clock.deadline(limits.CPIN_READY.seconds * 3)
         while True:
             try:
-                if self.modem.cpin() == "READY":
+                if self.modem.cpin().ready:
                     break
             except ATError:
                 assert not deadline.expired, "the SIM never became ready"
@@ -286,7 +296,7 @@ class Live:
         m.qicsgp(limits.DEFAULT_APN)
         assert m.qiregapp().ok
         assert m.qiact().ok
-        assert m.qilocip().startswith("10.")
+        assert m.qilocip() in IPv4Network("10.0.0.0/8")
         assert m.qistat() is IpState.IP_STATUS
 
 

@@ -1,7 +1,8 @@
 """Properties of the codec and the channel under hypothesis: chunking, interruptions, garbage,
 payload traps, truncated frames, and whole replies through `ATChannel`.
 
-The strategies and most `check_*` functions live in `_at_cases`; bench/fuzz.py runs every
+The `check_*` functions live in `_at_checks`, the strategies in `_at_strategies`; bench/fuzz.py
+runs every
 property of `PROPERTIES` with the "fuzz" profile (100k examples in total).
 """
 
@@ -12,13 +13,9 @@ import threading
 from collections import Counter, deque
 from collections.abc import Sequence
 
-from _at_cases import (
-    ALL_CASES,
+from _at_cases import Case, cut, frame, run, summarize
+from _at_checks import (
     BEFORE_ECHO,
-    INTERRUPTIONS,
-    Case,
-    boundaries,
-    chaos,
     check_before_echo,
     check_chaos,
     check_chunking,
@@ -28,21 +25,19 @@ from _at_cases import (
     check_payload,
     check_session_chunking,
     check_unechoed_payload,
+)
+from _at_seeds import ALL_CASES, INTERRUPTIONS, boundaries, insert, interruption_allowed
+from _at_strategies import (
+    chaos,
     chunked_cases,
-    cut,
     echoed_cases,
-    frame,
-    insert,
     interrupted_cases,
-    interruption_allowed,
     long_chaos,
     lookalike_payloads,
     payload_kinds,
     positions,
-    run,
     send_results,
     sessions,
-    summarize,
     trap_payloads,
     urc_first,
 )

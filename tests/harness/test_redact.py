@@ -21,7 +21,7 @@ ICCID = "89860012345678901234"
 def redactor(monkeypatch) -> Redactor:
     r = Redactor()
     r.add(SECRET)
-    monkeypatch.setattr("harness.transport.REDACTOR", r)
+    monkeypatch.setattr("harness.transport.transcript.REDACTOR", r)
     return r
 
 
@@ -61,7 +61,7 @@ def test_the_transcript_file_never_holds_a_secret_however_it_is_chunked(tmp_path
     r.add(SECRET)
     path = tmp_path_factory.mktemp("t") / "uart.jsonl"
     stream = f'AT+QICSGP=1,"CMNET","u","{SECRET}"\r\r\nOK\r\n+GSN: {IMEI}\r\nOK\r\n'.encode()
-    import harness.transport as transport
+    import harness.transport.transcript as transport
 
     saved, transport.REDACTOR = transport.REDACTOR, r
     try:

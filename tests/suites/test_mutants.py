@@ -7,60 +7,16 @@ run two at a time from a session fixture, and each parametrized test awaits its 
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from _child_runs import Outcome, run_suites
 
 from harness.clauses import CLAUSES
 from harness.sim.mutations import MUTATIONS
 
-ROOT = Path(__file__).resolve().parents[2]
-SUITES = ROOT / "suites"
-#: A module's failures that are its own (not the rig's or the harness's).
-MODULE_FAULTS = ("limit exceeded", "protocol deviation")
 WORKERS = max(2, min(4, os.cpu_count() or 2))  # child runs at once
-RUN_SECONDS = 600  # a wall-clock guard on one child run; a hang is a failure of this test
-
-
-@dataclass
-class Outcome:
-    returncode: int
-    tests: list[dict]
-    output: str
-
-    def failed(self) -> list[dict]:
-        return [t for t in self.tests if t["outcome"] == "failed"]
-
-    def by_module(self, clause: str) -> list[dict]:
-        """Failed tests naming `clause` whose failure is the module's."""
-        return [
-            t for t in self.failed() if clause in t["clauses"] and t["category"] in MODULE_FAULTS
-        ]
-
-
-def run_suites(out: Path, clauses: list[str], mutation: str | None, first_failure: bool) -> Outcome:
-    """Run the suites' tests of `clauses` in a child pytest against the sim rig."""
-    cmd = [sys.executable, "-m", "pytest", str(SUITES), "-q", "-p", "no:cacheprovider"]
-    cmd += ["--report-dir", str(out / "report"), "--state-dir", str(out / "state")]
-    for c in clauses:
-        cmd += ["--clause", c]
-    if mutation:
-        cmd += ["--sim-mutation", mutation]
-    if first_failure:
-        cmd.append("-x")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_SECONDS, check=False
-    )
-    record = out / "report" / "timings.json"
-    tests = json.loads(record.read_text())["tests"] if record.exists() else []
-    return Outcome(proc.returncode, tests, proc.stdout[-4000:] + proc.stderr[-2000:])
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +46,7 @@ def test_the_faithful_simulator_passes_every_clause(tmp_path):
     outcome = run_suites(tmp_path, [], None, first_failure=False)
     assert outcome.returncode == 0, outcome.output
     assert outcome.tests, "no certification test ran"
-    assert not outcome.failed(), outcome.output
+    assert not outcome.not_passed(), outcome.output
     walked = {c for t in outcome.tests if t["outcome"] == "passed" for c in t["clauses"]}
     assert sorted(set(CLAUSES) - walked) == []
 

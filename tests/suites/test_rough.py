@@ -11,26 +11,17 @@ session fixture. bench/rough_seeds.py runs the whole suite over many seeds.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _child_runs import ROOT, Outcome, run_suites
 
 from harness.clauses import CLAUSES
 from harness.sim.mutations import MUTATIONS
 
-ROOT = Path(__file__).resolve().parents[2]
-SUITES = ROOT / "suites"
 ROUGH_RIG = ROOT / "rigs" / "sim-rough.toml"
-#: A module's failures that are its own (not the rig's or the harness's).
-MODULE_FAULTS = ("limit exceeded", "protocol deviation")
 WORKERS = 2  # child runs at once
-RUN_SECONDS = 600  # a wall-clock guard on one child run; a hang is a failure of this test
 FAITHFUL = "(faithful)"  # the run with no mutation
 #: Mutants whose clause tests read raw UART bytes, pushed data or URCs: the tests the rough
 #: framing could blind (a snapshot taken too early, a URC taken for a reply).
@@ -50,42 +41,9 @@ ROUGH_MUTANTS = (
 )
 
 
-@dataclass
-class Outcome:
-    returncode: int
-    tests: list[dict]
-    output: str
-
-    def failed(self) -> list[dict]:
-        return [t for t in self.tests if t["outcome"] in ("failed", "error")]
-
-    def by_module(self, clause: str) -> list[dict]:
-        """Failed tests naming `clause` whose failure is the module's."""
-        return [
-            t
-            for t in self.tests
-            if t["outcome"] == "failed"
-            and clause in t["clauses"]
-            and t["category"] in MODULE_FAULTS
-        ]
-
-
 def run_rough(out: Path, clauses: list[str], mutation: str | None) -> Outcome:
     """The suites' tests of `clauses` (all if none) in a child pytest on the rough rig."""
-    cmd = [sys.executable, "-m", "pytest", str(SUITES), "-q", "-p", "no:cacheprovider"]
-    cmd += ["--rig", str(ROUGH_RIG)]
-    cmd += ["--report-dir", str(out / "report"), "--state-dir", str(out / "state")]
-    for c in clauses:
-        cmd += ["--clause", c]
-    if mutation:
-        cmd += ["--sim-mutation", mutation, "-x"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_SECONDS, check=False
-    )
-    record = out / "report" / "timings.json"
-    tests = json.loads(record.read_text())["tests"] if record.exists() else []
-    return Outcome(proc.returncode, tests, proc.stdout[-4000:] + proc.stderr[-2000:])
+    return run_suites(out, clauses, mutation, first_failure=mutation is not None, rig=ROUGH_RIG)
 
 
 @pytest.fixture(scope="session")
@@ -121,9 +79,9 @@ def test_the_rough_rig_file_is_the_sim_rig_with_the_rough_profile():
 def test_a_faithful_module_on_a_rough_line_passes_every_clause(rough_runs):
     outcome = rough_runs[FAITHFUL].result()
     assert outcome.tests, f"no certification test ran:\n{outcome.output}"
-    assert not outcome.failed() and outcome.returncode == 0, (
+    assert not outcome.not_passed() and outcome.returncode == 0, (
         "false failures on a rough line: "
-        f"{[(t['nodeid'], t['category'], t['message'][:400]) for t in outcome.failed()]}\n"
+        f"{[(t['nodeid'], t['category'], t['message'][:400]) for t in outcome.not_passed()]}\n"
         f"{outcome.output}"
     )
     walked = {c for t in outcome.tests if t["outcome"] == "passed" for c in t["clauses"]}

@@ -11,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from harness.clock import Clock
-from harness.peer import PeerControl, PeerServer, control
+from harness.peer import PeerControl, PeerServer, wire
 from harness.peer.guard import PeerLimits
 
 TOKEN = "test-token-0123456789abcdef"
@@ -110,7 +110,7 @@ def test_rejections_on_a_live_connection_change_nothing(
 
 
 def test_oversized_body_is_refused_with_413(server):
-    raw = b'{"mode": "echo", "pad": "' + b"x" * control.MAX_BODY + b'"}'
+    raw = b'{"mode": "echo", "pad": "' + b"x" * wire.MAX_BODY + b'"}'
     status, answer = request(server, "POST", "/mode", raw=raw)
     assert status == 413 and "over the limit" in answer["error"]
     still_serving(server)
@@ -122,7 +122,7 @@ def test_post_without_length_and_oversized_head(server):
         s.sendall(b"POST /mode HTTP/1.1\r\nHost: x\r\n\r\n")
         assert b" 411 " in s.recv(4096).split(b"\r\n")[0] + b" "
     with socket.create_connection((host, port), timeout=10) as s:
-        s.sendall(b"GET /info HTTP/1.1\r\nX-Big: " + b"a" * (control.MAX_HEAD + 10))
+        s.sendall(b"GET /info HTTP/1.1\r\nX-Big: " + b"a" * (wire.MAX_HEAD + 10))
         assert s.recv(4096).startswith(b"HTTP/1.1 431 ")
     still_serving(server)
 

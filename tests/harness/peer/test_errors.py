@@ -46,9 +46,7 @@ def test_a_refused_token_stops_the_run_but_a_bad_request_is_the_harness_own(toke
     assert wrong_token.value.status in (401, 403)
     assert category_of(wrong_token.value) is Category.RIG_FAULT and stops_run(wrong_token.value)
 
-    from tests.harness.peer.conftest import TOKEN
-
-    peer = PeerControl(token_server.control_url, token=TOKEN, clock=clock)
+    peer = PeerControl(token_server.control_url, token=token_server.token, clock=clock)
     with pytest.raises(PeerRequestRefused) as bad:
         peer.stats(999_999)  # no such connection: the harness asked wrongly
     assert bad.value.status == 404

@@ -3,6 +3,7 @@ lines without AT, long lines."""
 
 from __future__ import annotations
 
+from harness.clock import stamp
 from harness.sim import Profile
 
 QUICK = {
@@ -99,3 +100,17 @@ def test_qideact_during_a_connect_ends_it_without_a_late_connect_fail(make_rig, 
     assert rig.host.at("AT+QIDEACT").endswith(b"\r\nDEACT OK\r\n")
     assert rig.qistat() == "IP INITIAL"
     assert b"CONNECT FAIL" not in rig.host.collect(200.0)  # the connect died with the context
+
+
+def test_finals_carry_the_simulators_own_stamps(make_rig):
+    """When the line was read and when its final left: never before the host sent it, never
+    after the host had it, and held at least the command latency after the read."""
+    rig = booted(make_rig)
+    sent = stamp()
+    rig.host.at("AT+CSQ")
+    arrived = rig.host.stamps[-1][1]  # the host's read that completed the final
+    final = rig.sim.finals()[-1]
+    assert (final.line, final.final) == ("AT+CSQ", "OK")
+    assert sent <= final.read_ns <= final.written_ns <= arrived
+    least = rig.clock.to_wall(Profile().lat_plain[0]) * 1e9
+    assert final.written_ns - final.read_ns >= least

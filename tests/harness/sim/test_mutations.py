@@ -7,6 +7,7 @@ and against the mutant, and the two observations must differ.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import pytest
 
 from harness import limits
 from harness.clauses import CLAUSES
-from harness.sim import MUTATIONS, Profile, UnknownMutation, Wiring
+from harness.sim import MUTATIONS, Mutated, Profile, UnknownMutation, Wiring
 
 QUICK = {
     "lat_uart_ready": (0.1, 0.2),
@@ -586,6 +587,23 @@ def test_the_catalogue_documents_each_mutation():
 
 def test_every_mutation_has_a_reveal():
     assert set(REVEALS) == set(MUTATIONS)
+
+
+def test_the_flags_are_the_catalogue():
+    """One flag per entry, off by default, in the catalogue's order; switching one on names it."""
+    faithful = Mutated()
+    assert [f.name for f in dataclasses.fields(Mutated)] == list(MUTATIONS)
+    assert faithful.names() == () and not any(getattr(faithful, n) for n in MUTATIONS)
+    broken = faithful.with_on("csq_70s").with_on("qird_over_len")
+    assert broken.csq_70s and broken.qird_over_len and not faithful.csq_70s
+    assert broken.names() == ("csq_70s", "qird_over_len")
+    with pytest.raises(UnknownMutation, match="csq_71s"):
+        faithful.with_on("csq_71s")
+
+
+def test_a_mutation_switched_on_shows_in_the_status(make_rig):
+    rig = make_rig(mutate=["qird_over_len", "csq_70s"])
+    assert rig.sim.status().mutations == ("csq_70s", "qird_over_len")
 
 
 def test_unknown_mutation_is_a_clear_error(make_rig):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from harness.clock import Clock
 from harness.sim import Profile
+from harness.sim.loop import Loop
 from harness.sim.rough import BOOT_GARBAGE, RoughLine, UrcSpots, due_urcs
 from harness.sim.uart import Uart
 
@@ -60,18 +61,20 @@ def test_the_uart_writes_each_piece_apart():
     written: list[bytes] = []
     done = threading.Event()
     data = b"AT+CSQ\r\r\n+CSQ: 25,0\r\n\r\nOK\r\n" * 3
-    uart = Uart(clock, lambda *_: None, rough=RoughLine(Profile.rough(), 1))
+    loop = Loop(clock)
+    uart = Uart(clock, loop, lambda *_: None, rough=RoughLine(Profile.rough(), 1))
+
+    def put(chunk: bytes) -> int:
+        written.append(chunk)
+        return len(chunk)
+
+    uart._put = put  # type: ignore[method-assign]
+    loop.start()
     try:
-
-        def put(chunk: bytes) -> None:
-            written.append(chunk)
-            if sum(map(len, written)) == len(data):
-                done.set()
-
-        uart._put = put  # type: ignore[method-assign]
-        uart.write(data)
+        loop.call(uart.write, data, lambda _t: done.set())
         assert clock.wait(done, clock.to_module(5.0))
     finally:
+        loop.stop()
         uart.close()
     assert b"".join(written) == data and len(written) > 3
     assert not any(b"\r\n" in w for w in written)
@@ -95,14 +98,14 @@ def test_only_urcs_printed_and_still_true_are_due(make_rig):
     assert call(due_urcs, fw) == []  # the host switched Call Ready off
     rig.host.at("AT+CREG=1")
     assert call(due_urcs, fw) == []  # n=1 now, but no +CREG URC was printed since
-    call(fw.set_reg, "creg", 5)
+    call(fw.boot.set_reg, "creg", 5)
     assert call(due_urcs, fw) == ["+CREG: 5"]
     rig.host.at("AT+CREG=2")
     assert call(due_urcs, fw) == ['+CREG: 5,"2842","0426"']  # in the form <n> asks for now
     call(setattr, fw.v, "creg_stat", 1)  # changed without a URC: the old one is not true
     assert call(due_urcs, fw) == []
     rig.host.at("AT+CREG=0")
-    call(fw.set_reg, "creg", 1)
+    call(fw.boot.set_reg, "creg", 1)
     assert call(due_urcs, fw) == []
 
 
