@@ -109,7 +109,7 @@ def test_the_reader_survives_any_damaged_value(base, tmp_path_factory, data):
         assert ("\n" not in w and "timings.json" in w) or "allure" in w or "junit" in w
 
 
-@settings(SLOW, max_examples=25)
+@settings(SLOW, max_examples=10)  # bench/records_fuzz.py is the large run
 @given(data=st.data())
 def test_every_page_renders_from_whatever_the_reader_returns(base, tmp_path_factory, data):
     record = json.loads((base / "timings.json").read_text())
