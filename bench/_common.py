@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import math
+import multiprocessing
 import operator
 import os
 import re
@@ -17,10 +18,12 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from harness import limits
 from harness.at import ATChannel, ChannelError
-from harness.clock import Clock
+from harness.clock import Clock, prompt_threads, stamp
 from harness.commands import ResultCode
 from harness.peer import PeerControl, PeerError, PeerServer
 from harness.power import SyncError, sync
@@ -43,6 +46,9 @@ BRING_UP_PATIENCE = 20.0
 #: Wall seconds no wait of the bench gives up sooner than: at a tiny scale (the soak's 0.001)
 #: module-second budgets are shorter than a loaded host's scheduling stalls.
 PATIENCE_WALL = 5.0
+#: Wall seconds the simulator process of `SimApart` may take to start (power-on included) or
+#: to answer one request.
+APART_WALL = 30.0
 #: Module seconds between two `AT+CGREG?` looks while waiting for GPRS registration.
 REGISTRATION_POLL = 0.05
 _QISACK = re.compile(r"\+QISACK:\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)")
@@ -173,7 +179,7 @@ def bench_profile(**changes: object) -> Profile:
 class Rig:
     """A powered simulator on a PTY and the clock it runs on; `channel` once `open_channel()`."""
 
-    sim: SimulatedModule
+    sim: SimulatedModule | SimApart
     clock: Clock
     channel: ATChannel | None = None
     peer: PeerServer | None = None
@@ -265,11 +271,101 @@ def qisack(channel: ATChannel) -> tuple[int, int, int]:
     raise BenchError(f"AT+QISACK answered {reply.final!r} with no +QISACK line: {reply.lines}")
 
 
+class SimApart:
+    """A simulator in a process of its own, as a real module is: its threads never hold the
+    harness's GIL. `port`, `inject()` and `finals()` as on SimulatedModule, over a pipe."""
+
+    def __init__(self, profile: Profile, scale: float, seed: int) -> None:
+        context = multiprocessing.get_context("spawn")  # a fork would copy the harness's threads
+        here = str(Path(__file__).resolve().parent)
+        if here not in sys.path:  # the spawned process imports this file as `_common`
+            sys.path.insert(0, here)
+        self._conn, child = context.Pipe()
+        self._proc = context.Process(
+            target=_serve_apart, args=(child, profile, scale, seed), daemon=True
+        )
+        self._proc.start()
+        self.port: str = self._answer("start")
+
+    def _answer(self, what: str) -> Any:
+        end = stamp() + int(APART_WALL * 1e9)
+        while not self._conn.poll(0.1):
+            if not self._proc.is_alive():
+                raise BenchError(
+                    f"the simulator process ended (exit {self._proc.exitcode}) before answering "
+                    f"{what}; its stderr is above"
+                )
+            if stamp() > end:
+                raise BenchError(f"the simulator process did not answer {what} in {APART_WALL:g} s")
+        kind, value = self._conn.recv()
+        if kind != "ok":
+            raise BenchError(f"the simulator process, on {what}: {value}")
+        return value
+
+    def _call(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        self._conn.send((op, args, kwargs))
+        return self._answer(op)
+
+    def inject(self, fault: str, persistent: bool = False, **params: Any) -> None:
+        self._call("inject", fault, persistent, **params)
+
+    def finals(self) -> tuple[Any, ...]:
+        return tuple(self._call("finals"))
+
+    def stop(self) -> list[str]:
+        """Stop the simulator; the bugs it reported."""
+        errors: list[str] = self._call("stop")
+        self._proc.join(APART_WALL)
+        return errors
+
+
+def _serve_apart(conn: Any, profile: Profile, scale: float, seed: int) -> None:
+    """The simulator process of `SimApart`: start, power on, then answer requests until stop."""
+    prompt_threads()
+    with tempfile.TemporaryDirectory(prefix="modemcert-bench-") as state:
+        sim = SimulatedModule(profile=profile, clock=Clock(scale), state_dir=state, seed=seed)
+        sim.start()
+        try:
+            sim.power_on_now()
+            conn.send(("ok", sim.port))
+            while True:
+                op, args, kwargs = conn.recv()
+                if op == "stop":
+                    break
+                try:
+                    conn.send(("ok", getattr(sim, op)(*args, **kwargs)))
+                except Exception as e:  # the bench reports it as one line
+                    conn.send(("error", f"{type(e).__name__}: {e}"))
+        except BaseException as e:
+            conn.send(("error", f"{type(e).__name__}: {e}"))
+            raise
+        finally:
+            errors = sim.errors
+            sim.stop()
+        conn.send(("ok", errors))
+
+
+@contextlib.contextmanager
+def simulated_apart(profile: Profile, scale: float = 1.0, seed: int = 0) -> Iterator[Rig]:
+    """Like `simulated()`, with the simulator in its own process (`SimApart`)."""
+    prompt_threads()
+    sim = SimApart(profile, scale, seed)
+    rig = Rig(sim, Clock(scale))
+    try:
+        yield rig
+    finally:
+        rig.close_channel()
+        errors = sim.stop()
+    if errors:
+        raise BenchError(f"the simulator reported {len(errors)} bug(s); first: {errors[0]}")
+
+
 @contextlib.contextmanager
 def simulated(profile: Profile, scale: float = 1.0, seed: int = 0) -> Iterator[Rig]:
     """A started, powered simulator (state in a temporary directory), stopped on exit;
     BenchError if the simulator itself reported a bug."""
     clock = Clock(scale)
+    prompt_threads()  # as the station does for every run
     with tempfile.TemporaryDirectory(prefix="modemcert-bench-") as state:
         sim = SimulatedModule(profile=profile, clock=clock, state_dir=state, seed=seed).start()
         rig = Rig(sim, clock)

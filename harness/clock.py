@@ -6,6 +6,7 @@ AT+QIACT limit (limits.QIACT) costs 3.6 s. Every wait and every timestamp goes t
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,12 @@ HOST_JITTER_WALL = 0.005
 #: Wall seconds a thread holding the GIL runs before one waiting for it gets it (Python's
 #: default is 5 ms): the station shortens it so a pulse edge or a stamp is not kept waiting.
 GIL_SWITCH_WALL = 0.0005
+
+
+def prompt_threads() -> None:
+    """Hand the GIL over within `GIL_SWITCH_WALL` (never lengthen a shorter interval): a
+    waiting reader stamps its bytes, or a pulse edge is driven, without a 5 ms queue."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_WALL))
 
 
 def stamp() -> int:

@@ -8,14 +8,13 @@ in what the rig file says.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import limits
 from harness.at import WALL_FLOOR, ATChannel, ATTimeout, ChannelError
-from harness.clock import GIL_SWITCH_WALL, Clock
+from harness.clock import Clock, prompt_threads
 from harness.errors import HarnessBug, RigFault
 from harness.files import RunLock
 from harness.gpio import open_backend
@@ -125,7 +124,7 @@ class Station:
         """
         # A thread waiting for the GIL waits up to the switch interval (5 ms by default): as
         # long as the PWR-OFF window's slack at the sim rig's scale. Hand it over sooner.
-        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_WALL))
+        prompt_threads()
         try:
             problem = state_dir_problem(self.state_dir)
             if problem:

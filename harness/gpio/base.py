@@ -60,7 +60,12 @@ class GpioReleased(HarnessBug, RuntimeError):
 # -- lines ------------------------------------------------------------------------------------
 class _Line:
     def __init__(
-        self, backend: GpioBackend, name: str, pin: LineId, active_high: bool, drive: str
+        self,
+        backend: GpioBackend,
+        name: str,
+        pin: LineId,
+        active_high: bool,
+        drive: str = "push-pull",
     ) -> None:
         self.backend = backend
         self.name = name
@@ -102,16 +107,6 @@ class OutputLine(_Line):
 
 class InputLine(_Line):
     """A line the module drives (STATUS)."""
-
-    def __init__(
-        self,
-        backend: GpioBackend,
-        name: str,
-        pin: LineId,
-        active_high: bool,
-        drive: str = "push-pull",
-    ) -> None:
-        super().__init__(backend, name, pin, active_high, drive)
 
     def is_active(self) -> bool:
         return self.backend._read(self.pin) == self.active_high

@@ -5,6 +5,7 @@ accepts; nightly.sh maps outcomes to its documented exit codes, notifies and pru
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -28,6 +29,12 @@ UNITS = sorted((DEPLOY / "systemd").glob("*.service")) + sorted(
 WORKFLOW = DEPLOY / "github" / "nightly.yml"
 NIGHTLY = DEPLOY / "nightly.sh"
 CHECK_KIT = DEPLOY / "check_kit.py"
+# The unit-file reader is deploy/check_kit.py's own (one parser for the kit and its tests).
+_spec = importlib.util.spec_from_file_location("check_kit", CHECK_KIT)
+assert _spec and _spec.loader
+_kit = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_kit)
+parse_unit, values = _kit.parse_unit, _kit.values
 PEER_COMMAND = (
     "modemcert peer --listen 0.0.0.0:7007 --control 127.0.0.1:7008 --token-file %d/peer-token "
     "--idle-timeout 3600"
@@ -45,29 +52,6 @@ PLACEHOLDERS = {
     '"$new_dir"': "reports/20261123-181200-sim",
     "${MODEMCERT_RUN_ARGS:-}": "",
 }
-
-
-def parse_unit(path: Path) -> dict[str, list[tuple[str, str]]]:
-    """A systemd unit as {section: [(key, value), ...]}; keys may repeat (ExecStopPost)."""
-    sections: dict[str, list[tuple[str, str]]] = {}
-    current = None
-    for n, raw in enumerate(path.read_text().splitlines(), 1):
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("["):
-            assert line.endswith("]"), f"{path.name}:{n}: bad section header"
-            current = sections.setdefault(line[1:-1], [])
-            continue
-        assert current is not None, f"{path.name}:{n}: key outside a section"
-        key, sep, value = line.partition("=")
-        assert sep and re.fullmatch(r"[A-Za-z]+", key.strip()), f"{path.name}:{n}: {line!r}"
-        current.append((key.strip(), value.strip()))
-    return sections
-
-
-def values(unit, section: str, key: str) -> list[str]:
-    return [v for k, v in unit.get(section, []) if k == key]
 
 
 def modemcert_argv(command: str) -> list[str]:
