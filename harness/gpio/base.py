@@ -85,16 +85,7 @@ class _Line:
 class OutputLine(_Line):
     """A host-driven line (PWRKEY, EMERG_OFF, supply relay); starts inactive."""
 
-    def __init__(
-        self,
-        backend: GpioBackend,
-        name: str,
-        pin: LineId,
-        active_high: bool,
-        drive: str = "push-pull",
-    ) -> None:
-        super().__init__(backend, name, pin, active_high, drive)
-        self._active = False
+    _active = False  # until the first set_active()
 
     def set_active(self, active: bool) -> None:
         self.backend._write(self.pin, self._level(active))
