@@ -1,8 +1,9 @@
 """Every documented limit and typical time, each citing its clause.
 
-The one source of truth (DEVELOPERS.md): no other file writes 90 or 180. Times are module
-seconds. `Limit.check(measured)` turns a measurement into a `Timing` with its verdict. Which
-command waits which limit is the command registry's (harness/commands): `for_command()`.
+The one source of truth for every time the document sets: other files name these constants,
+never their values. Times are module seconds. `Limit.check(measured)` turns a measurement into
+a `Timing` with its verdict. Which command waits which limit is the command registry's
+(harness/commands): `for_command()`.
 """
 
 from __future__ import annotations

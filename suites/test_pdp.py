@@ -169,7 +169,7 @@ def test_qideact_without_answer_in_90s_reboot(modem, pdp, station, sim, timings,
     with timings.provoked("fault injected: qideact_hang"), pytest.raises(ATTimeout) as waited:
         modem.qideact()
     partial = waited.value.reply
-    assert waited.value.limit is limits.QIDEACT, "AT+QIDEACT is given its own 90 s"
+    assert waited.value.limit is limits.QIDEACT, "AT+QIDEACT is given its own limit, QIDEACT"
     assert partial is not None and partial.elapsed >= limits.QIDEACT.seconds, (
         "AT-TIMEOUT: the harness waits the full documented limit before giving up"
     )

@@ -148,7 +148,8 @@ _ENTRIES = [c for c in list(globals().values()) if isinstance(c, Command)]
 COMMANDS: dict[str, Command[Any]] = {c.name: c for c in _ENTRIES}
 if len(COMMANDS) != len(_ENTRIES):
     raise HarnessBug("two registry entries share a command name")
-#: AT-TIMEOUT's table: the commands whose final has a limit of its own (the rest: 60 s).
+#: AT-TIMEOUT's table: the commands whose final has a limit of its own (the rest:
+#: `limits.DEFAULT_COMMAND`).
 COMMAND_LIMITS: dict[str, Limit] = {
     name: c.limit for name, c in COMMANDS.items() if c.limit is not limits.DEFAULT_COMMAND
 }

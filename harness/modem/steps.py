@@ -119,7 +119,8 @@ class Modem(TcpipCommands, GeneralCommands):
     def wait_acked(
         self, limit: float | None = None, since_ns: int | None = None
     ) -> tuple[Ack, float]:
-        """Poll `AT+QISACK` every ACK_POLL until nAcked is 0 or past `limit` (SEND-ACK, 90 s).
+        """Poll `AT+QISACK` every ACK_POLL until nAcked is 0 or past `limit` (SEND-ACK,
+        `limits.ACK` by default).
 
         Returns the last Ack and the module seconds since `since_ns` (default: now, e.g. pass
         the SEND OK stamp); records the Timing.

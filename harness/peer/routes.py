@@ -201,8 +201,8 @@ def _fields(req: dict[str, Any], what: str, allowed: tuple[str, ...], required=(
         raise RequestError(400, f"{what}: missing field {', '.join(missing)}", "missing field")
 
 
-def _cut(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _cut(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _path_id(text: str) -> int:
