@@ -114,8 +114,16 @@ def main(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("modemcert run: --jobs must be 1 or more", file=sys.stderr)
         return USAGE
+    if any(a == "--report-dir" or a.startswith("--report-dir=") for a in args.extra):
+        # pytest's own option would send the results past the run directory made here.
+        print(
+            "modemcert run: --report-dir is for plain `pytest suites/`; modemcert run makes "
+            "its own run directory: use --reports-dir DIR (default reports/)",
+            file=sys.stderr,
+        )
+        return USAGE
     if len(rigs) > 1:
-        if any(a.startswith("--state-dir") for a in getattr(args, "extra", [])):
+        if any(a.startswith("--state-dir") for a in args.extra):
             print(
                 "modemcert run: --state-dir cannot be shared by a batch: each rig keeps its "
                 "own state_dir (set it in the rig files)",
@@ -155,7 +163,7 @@ def main(args: argparse.Namespace) -> int:
         pytest_args += ["--operator", args.operator]
     if args.time_scale is not None:
         pytest_args += ["--time-scale", str(args.time_scale)]
-    pytest_args += list(getattr(args, "extra", []))
+    pytest_args += list(args.extra)
     outcome = _Outcome()
     code = int(pytest.main(pytest_args, plugins=[outcome]))
     state = outcome.state
@@ -188,7 +196,7 @@ def _passthrough(args: argparse.Namespace) -> list[str]:
         out += ["--operator", args.operator]
     if args.time_scale is not None:
         out += ["--time-scale", str(args.time_scale)]
-    return out + list(getattr(args, "extra", []))
+    return out + list(args.extra)
 
 
 def _certified_something(run, stopped) -> bool:

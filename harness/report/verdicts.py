@@ -110,6 +110,7 @@ class ClauseRow:
     tests: tuple[TestRecord, ...]  # tests whose clause marker names it
     timings: tuple[TimingRecord, ...]  # steps measured against it, by any test (invalid too)
     verdict: ClauseVerdict
+    unfinished: int = 0  # its tests the run selected but stopped before running
 
     @property
     def tightest(self) -> TimingRecord | None:
@@ -145,7 +146,11 @@ def clause_rows(run: Run) -> list[ClauseRow]:
         tests = tuple(t for t in run.tests if clause.id in t.clauses)
         timings = tuple(t for t in steps if t.clause == clause.id)
         verdict = worst([outcome_verdict(t) for t in tests] + [timing_verdict(t) for t in timings])
-        rows.append(ClauseRow(clause, tests, timings, verdict))
+        # A run that stopped early: some of the clause's tests passed, the rest never ran.
+        unfinished = run.info.planned_clauses.get(clause.id, 0) - len(tests)
+        if run.interrupted and tests and unfinished > 0:
+            verdict = worst([verdict, ClauseVerdict.INTERRUPTED])
+        rows.append(ClauseRow(clause, tests, timings, verdict, max(unfinished, 0)))
     return rows
 
 

@@ -69,12 +69,15 @@ def test_a_failing_clause_exits_1_and_comes_first(tmp_path):
     [
         (("--rig", "no-such-rig"), "no-such-rig"),
         (("--suite", "no-such-chapter"), "no suite 'no-such-chapter'"),
+        (("--report-dir", "elsewhere"), "use --reports-dir DIR"),
+        (("--report-dir=elsewhere",), "use --reports-dir DIR"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):
     done = run(tmp_path, *args)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "elsewhere").exists()
 
 
 # -- verdicts that never lie: interruptions and rig faults ------------------------------------
@@ -158,6 +161,7 @@ def test_ctrl_c_mid_test_is_interrupted_never_passed_and_exits_4(tmp_path):
     outcomes = {t["nodeid"].split("::")[1]: t["outcome"] for t in record["tests"]}
     assert outcomes == {"test_first": "passed", "test_stuck": "interrupted"}
     assert record["run"]["status"] == "interrupted"
+    assert record["run"]["planned_clauses"] == {"ORDER": 1, "CLOSE-DEACT": 1}
 
 
 STUCK = """

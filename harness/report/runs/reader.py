@@ -173,6 +173,12 @@ def _run_info(r: _Reader, run: dict, path: Path) -> RunInfo:
     ):
         r.warn(f"run.planned is {short(planned)}, not a count of tests; ignored")
         planned = None
+    per_clause = run.get("planned_clauses") or {}
+    if not isinstance(per_clause, dict) or not all(
+        isinstance(k, str) and type(v) is int and 0 <= v < 10**9 for k, v in per_clause.items()
+    ):
+        r.warn(f"run.planned_clauses is {short(per_clause)}, not clause → test count; ignored")
+        per_clause = {}
     return RunInfo(
         id=r.text(run, "id", where) or path.name,
         rig=r.text(run, "rig", where),
@@ -187,6 +193,7 @@ def _run_info(r: _Reader, run: dict, path: Path) -> RunInfo:
         stop_reason=r.opt_text(run, "stop_reason", where),
         stop_category=_category(r, r.text(run, "stop_category", where), "run.stop_category"),
         planned=planned,
+        planned_clauses=per_clause,
         rig_kind=r.text(run, "rig_kind", where),
         sim=_sim(r, run.get("sim")),
         mutations=_names(r, run.get("mutations"), "run.mutations"),

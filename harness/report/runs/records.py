@@ -47,6 +47,9 @@ class RunInfo:
     stop_reason: str | None = None
     stop_category: Category | None = None  # why the run stopped early (rig fault, interrupted…)
     planned: int | None = None  # tests selected for the run
+    #: Clause ID → tests selected that name it: a clause of a run that stopped early passes
+    #: only if every one of them ran.
+    planned_clauses: dict[str, int] = field(default_factory=dict)
     rig_kind: str = ""  # "sim" or the rig's kind; "" in records older than the field
     sim: SimInfo | None = None
     mutations: tuple[str, ...] = ()

@@ -75,6 +75,7 @@ class RunBuilder:
     status: str | None = None
     stop_reason: str | None = None
     planned: int | None = None
+    planned_clauses: dict | None = None
     rig_kind: str | None = None
     sim: dict | None = None
     mutations: list[str] | None = None
@@ -135,7 +136,7 @@ class RunBuilder:
             "harness_version": __version__,
             "host": "pi-lab-3",
         }
-        for key in ("planned", "rig_kind", "sim", "mutations"):
+        for key in ("planned", "planned_clauses", "rig_kind", "sim", "mutations"):
             if getattr(self, key) is not None:
                 run[key] = getattr(self, key)
         if self.status is not None:

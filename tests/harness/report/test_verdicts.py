@@ -4,6 +4,7 @@ import pytest
 
 from harness.clauses import CLAUSES, GROUPS
 from harness.limits import QIACT, QIDEACT, Timing, Verdict
+from harness.report.console import verdict_table
 from harness.report.runs import TestRecord, load_run
 from harness.report.verdicts import (
     ClauseVerdict,
@@ -173,6 +174,31 @@ def test_a_run_that_stopped_early_is_interrupted_even_if_all_it_ran_passed(new_r
     assert run_verdict(run, clause_rows(run)) == RunVerdict.INTERRUPTED
     full = every_clause("r2", "complete")  # the same record, complete, passes
     assert not full.interrupted and run_verdict(full, clause_rows(full)) == RunVerdict.PASS
+
+
+def test_a_clause_whose_other_tests_never_ran_is_interrupted_not_passed(new_run):
+    """Ctrl-C after the first of OPEN-FAIL's three tests: that one passed, the clause did not."""
+    planned = {"OPEN-FAIL": 3, "OPEN-TCP": 1, "PDP-ACT": 2}
+    b = new_run("r1", status="interrupted", planned=6, planned_clauses=planned)
+    b.test("suites/test_flow.py::test_connect_fail", ["OPEN-FAIL"])
+    b.test("suites/test_open.py::test_tcp", ["OPEN-TCP"])
+    run = load_run(b.write())
+    rows = {r.clause.id: r for r in clause_rows(run)}
+    assert rows["OPEN-FAIL"].verdict == V.INTERRUPTED and rows["OPEN-FAIL"].unfinished == 2
+    assert rows["OPEN-TCP"].verdict == V.PASS  # every test of it ran
+    assert rows["PDP-ACT"].verdict == V.NOT_RUN  # none of it started: not run, not interrupted
+    assert "1 of its 3 tests ran before the run stopped" in verdict_table(run)
+    done = new_run("r2", status="complete", planned=1, planned_clauses={"OPEN-FAIL": 3})
+    done.test("suites/test_flow.py::test_connect_fail", ["OPEN-FAIL"])  # judged as run: complete
+    complete = {r.clause.id: r for r in clause_rows(load_run(done.write()))}
+    assert complete["OPEN-FAIL"].verdict == V.PASS
+
+
+def test_damaged_planned_clauses_are_ignored_with_a_warning(new_run):
+    b = new_run("r1", status="complete", planned=1, planned_clauses={"OPEN-FAIL": "x"})
+    run = load_run(b.test("suites/test_open.py::test_a", ["OPEN-FAIL"]).write())
+    assert run.info.planned_clauses == {}
+    assert any("run.planned_clauses" in w for w in run.warnings)
 
 
 def test_a_run_that_recorded_fewer_tests_than_planned_is_interrupted(new_run):
