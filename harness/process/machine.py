@@ -102,15 +102,6 @@ class Decision:
         """One line for a report step: `PDP-ACT-RETRY: … deactivate and retry`."""
         return f"{self.clause}: {self.what}"
 
-    def as_record(self) -> dict[str, object]:
-        """For timings.json's `decisions` (harness.runrecord.RunRecorder.add_decision)."""
-        return {
-            "clause": self.clause,
-            "what": self.what,
-            "reaction": self.reaction.value,
-            "at": self.at,
-        }
-
 
 #: A step's result: None to go on, or the decision whose reaction restarts the module.
 Restart = Decision | None

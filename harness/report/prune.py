@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from harness.report.runs import LATEST, ReportError, list_runs
-from harness.runrecord import RunRecordError, load
+from harness.runrecord import RunRecordError, RunStatus, load
 
 
 def _rig(path: Path) -> tuple[str, bool]:
@@ -26,7 +26,7 @@ def _rig(path: Path) -> tuple[str, bool]:
         return "", False
     rig = run.get("rig")
     status = run.get("status")
-    complete = status == "complete" if status is not None else bool(run.get("finished"))
+    complete = status == RunStatus.COMPLETE if status is not None else bool(run.get("finished"))
     return (rig if isinstance(rig, str) else ""), complete
 
 

@@ -11,7 +11,7 @@ directory), `loader` (`find_rig`, `load_rig`, the top level), and one parser per
 """
 
 from harness.rig.checks import MAX_PATH, MAX_TEXT, MAX_TEXT_DEFAULT, state_dir_problem
-from harness.rig.errors import MAX_KEY, MAX_MESSAGE, RigError, rig_error_exit
+from harness.rig.errors import MAX_KEY, MAX_MESSAGE, RigError
 from harness.rig.loader import REPO_ROOT, find_rig, load_rig
 from harness.rig.model import (
     BACKENDS,
@@ -29,7 +29,6 @@ from harness.rig.model import (
     LINE_NAMES,
     NAME_PATTERN,
     ON_EXIT,
-    OUTPUT_LINES,
     POLARITIES,
     RATES,
     RECONNECT_DEFAULT,
@@ -68,7 +67,6 @@ __all__ = [
     "MAX_TEXT_DEFAULT",
     "NAME_PATTERN",
     "ON_EXIT",
-    "OUTPUT_LINES",
     "POLARITIES",
     "RATES",
     "RECONNECT_DEFAULT",
@@ -88,6 +86,5 @@ __all__ = [
     "SimConfig",
     "find_rig",
     "load_rig",
-    "rig_error_exit",
     "state_dir_problem",
 ]

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import difflib
 import os
-import sys
-from typing import Any, NoReturn
+from typing import Any
 
 from harness.errors import UsageFault
 
@@ -32,12 +31,6 @@ class RigError(UsageFault, ValueError):
         self.message = message
         where = ": ".join(p for p in (self.file, key) if p)
         super().__init__(f"{where}: {message}" if where else message)
-
-
-def rig_error_exit(err: RigError, prog: str = "modemcert") -> NoReturn:
-    """Print the rig error on one line and exit 2 (for the CLI; no traceback)."""
-    print(f"{prog}: rig error: {err}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:

@@ -21,7 +21,6 @@ ON_EXIT = ("off", "on")
 POLARITIES = {"active-high": True, "active-low": False}
 #: The module's lines, in the order they are claimed; "active" = the module pin asserted.
 LINE_NAMES = ("pwrkey", "emerg_off", "status", "supply")
-OUTPUT_LINES = ("pwrkey", "emerg_off", "supply")
 #: Rates the M95 family accepts with AT+IPR (0 = autobaud is a module mode, not a host rate).
 RATES = (1200, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600, 115200)
 #: Tried in this order when the module is silent at the rig's rate (INIT-SYNC search).

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness import rig as rigmod
-from harness.rig import CAPABILITIES, RigError, load_rig, rig_error_exit
+from harness.rig import CAPABILITIES, RigError, load_rig
 
 HARDWARE = """\
 kind = "hardware"
@@ -372,20 +372,6 @@ def test_token_file(tmp_path):
 def test_only_one_source_per_secret(tmp_path):
     err = fails(tmp_path, HARDWARE + 'token = "a"\ntoken_env = "B"\n')
     assert "give only one of token, token_env" in err.message
-
-
-# -- the CLI helper ---------------------------------------------------------------------------
-def test_rig_error_exit_prints_one_line_and_exits_2(tmp_path, capsys):
-    path = write(tmp_path, HARDWARE.replace("pin = 27", "pin = 4"))
-    with pytest.raises(SystemExit) as info:
-        try:
-            load_rig(path)
-        except RigError as e:
-            rig_error_exit(e)
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith(f"modemcert: rig error: {path}: gpio.status.pin: ")
 
 
 # -- values with bounds, found when the file is loaded (exit 2 naming the key) ----------------

@@ -299,12 +299,7 @@ def _test(r: _Reader, row: Any, key: str) -> TestRecord | None:
     if not isinstance(nodeid, str) or not nodeid:
         r.warn(f"{key} has no nodeid (it is {short(nodeid)}); skipped")
         return None
-    clauses = row.get("clauses") or []
-    if isinstance(clauses, str):
-        clauses = [clauses]
-    if not isinstance(clauses, list) or not all(isinstance(c, str) for c in clauses):
-        r.warn(f"{key}.clauses is {short(clauses)}, not a list of clause IDs; ignored")
-        clauses = []
+    clauses = _names(r, row.get("clauses") or None, f"{key}.clauses")
     outcome = r.text(row, "outcome", key)
     if outcome and outcome not in set(Outcome):
         r.warn(f"{key}.outcome is {short(outcome)}, not a known outcome; counted as an error")
@@ -312,7 +307,7 @@ def _test(r: _Reader, row: Any, key: str) -> TestRecord | None:
     duration = r.number(row, "duration", key)
     return TestRecord(
         nodeid=nodeid,
-        clauses=tuple(clauses),
+        clauses=clauses,
         outcome=outcome,
         category=cat,
         message=r.text(row, "message", key),

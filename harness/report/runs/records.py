@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import Category, Outcome, UsageFault
+from harness.runrecord import RunStatus
 
-#: run.status values (harness/runrecord.py writes them).
-RUNNING, COMPLETE, INTERRUPTED, ABORTED = "running", "complete", "interrupted", "aborted"
-STATUSES = (RUNNING, COMPLETE, INTERRUPTED, ABORTED)
+#: run.status values, as harness.runrecord writes them.
+RUNNING, COMPLETE = RunStatus.RUNNING, RunStatus.COMPLETE
+INTERRUPTED, ABORTED = RunStatus.INTERRUPTED, RunStatus.ABORTED
+STATUSES = tuple(RunStatus)
 #: A measured step longer than this (module seconds, ~116 days) is a damaged number, not a time.
 MAX_SECONDS = 1e7
 

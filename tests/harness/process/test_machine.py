@@ -120,4 +120,3 @@ def test_decisions_are_kept_in_timings_json(tmp_path):
         "reaction": "deactivate",
         "at": 1.0,
     }
-    assert d.as_record()["reaction"] == "deactivate"
