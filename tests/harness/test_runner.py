@@ -57,6 +57,18 @@ def test_a_passing_run_exits_0_and_points_latest_at_it(tmp_path):
     assert "clauses ran, 0 did not pass" in done.stdout
 
 
+@pytest.mark.parametrize("select", [("-k", "deact"), ("--deselect", "test_mine.py::test_order")])
+def test_a_selection_is_what_the_run_planned_not_an_interruption(tmp_path, select):
+    """-k and --deselect leave tests out before the run: it is complete, exit 0."""
+    both = PASSING + FAILING.split("import pytest")[1]
+    done = run(tmp_path, "--suite", suite(tmp_path, both), *select)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (run_dir,) = run_dirs(tmp_path)
+    header = json.loads((run_dir / "timings.json").read_text())["run"]
+    assert (header["status"], header["planned"]) == ("complete", 1)
+    assert header["planned_clauses"] == {"CLOSE-DEACT": 1}
+
+
 def test_a_failing_clause_exits_1_and_comes_first(tmp_path):
     done = run(tmp_path, "--suite", suite(tmp_path, FAILING + PASSING.split("import pytest")[1]))
     assert done.returncode == 1, done.stdout + done.stderr
