@@ -137,7 +137,11 @@ class SimulatorBackend(ModuleBackend):
         self._sim.clear_faults()
 
     def closers(self) -> list[Closer]:
-        return [("stop the simulator", self._sim.stop)] if self._sim is not None else []
+        return [("stop the simulator", self._stop)] if self._sim is not None else []
+
+    def _stop(self) -> None:
+        sim, self._sim, self.pins = self._sim, None, None
+        sim.stop()
 
 
 class PlaceBackend(ModuleBackend):
@@ -171,7 +175,11 @@ class PlaceBackend(ModuleBackend):
         # After the serial channel and the lines, which are the place's.
         if self._place is None:
             return []
-        return [("release the labgrid place", self._place.release)]
+        return [("release the labgrid place", self._release)]
+
+    def _release(self) -> None:
+        place, self._place = self._place, None
+        place.release()
 
 
 def module_backend(

@@ -312,7 +312,6 @@ class Station:
                 log.warning("closing the station: could not %s: %s", what, e)
         self.power = self.channel = self.transport = self.peer_server = None
         self.backend = self.lock = None
-        self.module_backend = ModuleBackend(self.rig)  # what was started is stopped
 
 
 #: Settings the suites change that a test must find at their defaults (AT+QIMUX=0 …).

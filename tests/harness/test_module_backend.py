@@ -40,6 +40,7 @@ def test_a_real_module_without_lines_is_left_to_a_person(tmp_path):
 
 def test_the_simulator_backend_starts_switches_and_stops_the_simulator(tmp_path):
     sim = pick("sim", tmp_path).start()
+    module = sim.sim
     try:
         assert os.path.exists(sim.port) and sim.gpio_source() is sim.pins
         assert sim.power_on_now() and sim.sim.status().powered
@@ -48,4 +49,11 @@ def test_the_simulator_backend_starts_switches_and_stops_the_simulator(tmp_path)
     finally:
         [(what, stop)] = sim.closers()
         stop()
-    assert what == "stop the simulator" and not sim.sim.errors
+    assert what == "stop the simulator" and not module.errors
+    # Stopped, it has nothing left to close, and starting it again makes a new simulator.
+    assert sim.sim is None and sim.closers() == []
+    try:
+        assert sim.start().sim is not module and os.path.exists(sim.port)
+    finally:
+        for _, stop in sim.closers():
+            stop()
