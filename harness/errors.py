@@ -61,12 +61,11 @@ class ModemcertError(Exception):
     """Base of every error the project raises on purpose; `category` says whose fault it is.
 
     `stops_run`: no later test can give a verdict either (a dead port, a bad rig file), so
-    the run stops once with this message instead of failing every test the same way. It is
-    the class's default; one error may say otherwise (a lost port the station can wait for).
+    the run stops once with this message instead of failing every test the same way.
     """
 
     category: ClassVar[Category] = Category.HARNESS_ERROR
-    stops_run: bool = False
+    stops_run: ClassVar[bool] = False
 
 
 class ModuleFault(ModemcertError):
@@ -94,14 +93,14 @@ class RigFault(ModemcertError):
     """
 
     category: ClassVar[Category] = Category.RIG_FAULT
-    stops_run: bool = True
+    stops_run: ClassVar[bool] = True
 
 
 class UsageFault(ModemcertError):
     """A bad option, rig file or API call: the person running it must change something."""
 
     category: ClassVar[Category] = Category.USAGE_ERROR
-    stops_run: bool = True
+    stops_run: ClassVar[bool] = True
 
 
 class HarnessBug(ModemcertError):

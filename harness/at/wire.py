@@ -25,7 +25,7 @@ from harness.protocol import (
     Urc,
     UrcKind,
 )
-from harness.transport import PortClosed, Transcript, Transport, TransportError
+from harness.transport import PortClosed, PortGone, Transcript, Transport, TransportError
 
 #: Silence (module seconds) inside a length-framed block after which it is declared truncated.
 FRAME_GAP = 2.0
@@ -190,14 +190,9 @@ class Wire:
     def _let_line_end(self) -> None:
         """Wait (condition held) up to LF_DUE for the LF of a line that ended in CR, so the
         next command's echo cannot come before it."""
-        if not self.codec.lf_due:
-            return
-        deadline = self.clock.deadline(max(LF_DUE, self.clock.to_module(LF_DUE_WALL)))
-        while self.codec.lf_due and self.dead is None:
-            wall = deadline.wall_remaining()
-            if wall is not None and wall <= 0:
-                return
-            self.cond.wait(wall)
+        if self.codec.lf_due:
+            deadline = self.clock.deadline(max(LF_DUE, self.clock.to_module(LF_DUE_WALL)))
+            self.wait_while(lambda: self.codec.lf_due, deadline)
 
     def write(self, data: bytes) -> int:
         """Write and return when the last byte was handed over, as best known.
@@ -279,10 +274,9 @@ class Wire:
     def port_closed(self, text: str) -> PortClosed:
         """The PortClosed a command raises on a lost port; it does not stop the run when the
         port went away by itself and the station can wait for it (survives_port_loss)."""
-        error = PortClosed(text)
         if self.survives_port_loss and not self.stop.is_set():
-            error.stops_run = False  # one test lost; the next one's fixture reconnects
-        return error
+            return PortGone(text)
+        return PortClosed(text)
 
     def settle(self, module_seconds: float) -> float:
         """A protocol settle in module seconds, never under WALL_FLOOR of wall time."""

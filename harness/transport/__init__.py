@@ -6,7 +6,13 @@ Modules: `port` (`Transport`), `transcript` (`Transcript`, `Entry`, `escape`), `
 (`TransportError` and its kinds), `holder` (`port_holder`: who has a busy port).
 """
 
-from harness.transport.errors import PortBusy, PortClosed, PortNotFound, TransportError
+from harness.transport.errors import (
+    PortBusy,
+    PortClosed,
+    PortGone,
+    PortNotFound,
+    TransportError,
+)
 from harness.transport.holder import port_holder
 from harness.transport.port import URL_READ_SLICE, WRITE_STALL, SerialPort, Transport
 from harness.transport.transcript import TRANSCRIPT_KEEP, Entry, Transcript, escape
@@ -18,6 +24,7 @@ __all__ = [
     "Entry",
     "PortBusy",
     "PortClosed",
+    "PortGone",
     "PortNotFound",
     "SerialPort",
     "Transcript",

@@ -25,3 +25,10 @@ class PortNotFound(TransportError):
 
 class PortClosed(TransportError):
     """The port is closed, or the device went away (PTY master closed, USB adapter pulled)."""
+
+
+class PortGone(PortClosed):
+    """The port went away by itself on a rig whose station waits for it to come back: this
+    test is lost, the next one's fixture reconnects (rig `reconnect`)."""
+
+    stops_run = False
