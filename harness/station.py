@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import limits
-from harness.at import WALL_FLOOR, ATChannel, ATTimeout, ChannelError
+from harness.at import ATChannel, ATTimeout, ChannelError
 from harness.clock import Clock, prompt_threads
 from harness.errors import HarnessBug, RigFault
 from harness.files import RunLock
@@ -224,7 +224,7 @@ class Station:
         least WALL_FLOOR of wall time: at the sim rig's scale its 2 module seconds are 40 ms,
         which a loaded host can spend elsewhere and then take a healthy module for wedged."""
         channel = self.need_channel()
-        seconds = max(seconds, self.clock.to_module(WALL_FLOOR))
+        seconds = channel.settle(seconds)
         try:
             if channel.in_data_mode:
                 channel.escape()

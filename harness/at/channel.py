@@ -89,6 +89,11 @@ class ATChannel(TransparentMode, Unsolicited):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def settle(self, module_seconds: float) -> float:
+        """`module_seconds`, but never under WALL_FLOOR of wall time: a wait a loaded host
+        could spend elsewhere at a compressed scale (the sim rig's 0.02)."""
+        return self._wire.settle(module_seconds)
+
     @property
     def in_flight(self) -> tuple[str, int] | None:
         """The command awaiting its final answer and when it was sent (stamp ns), or None."""

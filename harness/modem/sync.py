@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness import limits
-from harness.at import WALL_FLOOR, ATChannel, ATTimeout, UrcKind
+from harness.at import ATChannel, ATTimeout, UrcKind
 from harness.clock import Clock, stamp
 from harness.errors import RigFault
 from harness.limits import Timing
@@ -156,13 +156,12 @@ def sync(
 LINE_CHECKS = ("AT+CGMI", "AT+CGMM", "AT+GMI", "AT+GMM", "AT+CGSN", "AT+GSN")
 
 
-def in_step(channel: ATChannel, clock: Clock | None = None) -> int:
+def in_step(channel: ATChannel) -> int:
     """Make sure each answer belongs to its command: an `AT` of the sync loop that timed out
     can still be answered late, shifting every answer after it by one. A command whose own
     echo comes first (echo is on after a boot) proves the earlier answers are in. Returns how
     many late answers were waited out."""
-    clock = clock or channel.clock
-    settle = max(limits.SYNC_INTERVAL.seconds, clock.to_module(WALL_FLOOR))
+    settle = channel.settle(limits.SYNC_INTERVAL.seconds)
     late = 0
     for cmd in LINE_CHECKS:
         reply = channel.command(cmd)

@@ -58,7 +58,7 @@ class BringUp:
         halt = self._sync()
         if halt is not None:
             return halt
-        in_step(s.channel, s.clock)
+        in_step(s.channel)
         s.enter(Event.SYNCED)
         steps: list[Callable[[], Restart]] = [lambda: self._sim_ready(since), self._registered]
         if s.options.cgatt:
