@@ -10,17 +10,17 @@ directory), `loader` (`find_rig`, `load_rig`, the top level), and one parser per
 [labgrid]).
 """
 
+from harness.gpio import BACKENDS
+from harness.gpio.base import DRIVES
 from harness.rig.checks import MAX_PATH, MAX_TEXT, MAX_TEXT_DEFAULT, state_dir_problem
 from harness.rig.errors import MAX_KEY, MAX_MESSAGE, RigError
 from harness.rig.loader import REPO_ROOT, find_rig, load_rig
 from harness.rig.model import (
-    BACKENDS,
     CAPABILITIES,
     CAPABILITY_LINE,
     COMMON_RATES,
     CONTROL_SCHEMES,
     DEFAULT_WRONG_APN,
-    DRIVES,
     KINDS,
     LABGRID_NAME,
     LABGRID_TIMEOUT,

@@ -16,7 +16,6 @@ from harness.redact import secret
 from harness.rig.errors import RigError, did_you_mean
 
 KINDS = ("sim", "hardware", "labgrid")
-BACKENDS = ("sim", "rpi", "gpiod", "none", "labgrid")
 ON_EXIT = ("off", "on")
 POLARITIES = {"active-high": True, "active-low": False}
 #: The module's lines, in the order they are claimed; "active" = the module pin asserted.
@@ -29,8 +28,6 @@ SERIAL_SCHEMES = ("rfc2217", "socket", "loop", "spy", "alt", "hwgrep")
 CONTROL_SCHEMES = ("http", "https", "tcp")
 RPI_MAX_BCM = 27  # the 40-pin header carries BCM 0..27
 DEFAULT_WRONG_APN = "modemcert-wrong-apn.invalid"
-#: How a GPIO output drives its pin (harness/gpio/base.py DRIVES).
-DRIVES = ("push-pull", "open-drain")
 #: A gpiod line name as the kernel shows it (gpioinfo): "GPIO4", "PWRKEY", "PIN_7".
 LINE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 #: [labgrid] timeout: wall seconds to reach the coordinator and acquire the place.

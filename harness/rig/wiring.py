@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.gpio import BACKENDS
+from harness.gpio.base import DRIVES
 from harness.rig.checks import Checks
 from harness.rig.errors import did_you_mean, short
 from harness.rig.model import (
-    BACKENDS,
-    DRIVES,
     LINE_NAME,
     LINE_NAMES,
     POLARITIES,
