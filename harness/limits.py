@@ -3,7 +3,7 @@
 The one source of truth for every time the document sets: other files name these constants,
 never their values. Times are module seconds. `Limit.check(measured)` turns a measurement into
 a `Timing` with its verdict. Which command waits which limit is the command registry's
-(harness/commands): `for_command()`.
+(harness/commands): `limit_for()`.
 """
 
 from __future__ import annotations
@@ -174,16 +174,6 @@ def command_name(command: str) -> str:
     """`AT+QIACT` → `+QIACT`; `at+cgatt?` → `+CGATT`; `ATE0` → `E`."""
     m = _COMMAND_NAME.match(command.strip())
     return m.group(1).upper() if m else command.strip().upper()
-
-
-def for_command(command: str) -> Limit:
-    """The documented limit for the final answer to `command` (AT-TIMEOUT's table).
-
-    The table is the command registry's, which imports this module: it is read on first use.
-    """
-    from harness.commands.registry import limit_for
-
-    return limit_for(command)
 
 
 #: VBAT must be stable at least 30 ms before PWRKEY is pressed (PROTOCOL.md §3, M95HD p.31).

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from harness.commands import limit_for
 from harness.errors import Category
-from harness.limits import for_command
 from harness.report.html import duration
 from harness.report.i18n import STRINGS, step_name
 from harness.report.runs import Run, TestRecord, TimingRecord
@@ -156,7 +156,7 @@ def test_cause(run: Run, test: TestRecord) -> Symptom:
     if kind == LIMIT and command:
         # No step of its own was judged (a provoked wait, or a run that recorded none): the
         # command's documented limit is the one it exceeded (harness.limits, AT-TIMEOUT).
-        limit = for_command(command)
+        limit = limit_for(command)
         cause = Cause(LIMIT, command, limit.clause, limit.seconds)
     else:
         named = test.clauses[0] if test.clauses else ""

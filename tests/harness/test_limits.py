@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from harness import limits
 from harness.clauses import CLAUSES, UnknownClause
-from harness.commands import COMMAND_LIMITS
+from harness.commands import COMMAND_LIMITS, limit_for
 from harness.limits import (
     DEFAULT_COMMAND,
     MARGINAL_FRACTION,
@@ -25,7 +25,6 @@ from harness.limits import (
     Timing,
     Verdict,
     command_name,
-    for_command,
 )
 
 PROCESS_MD = Path(__file__).resolve().parents[2] / "docs" / "PROCESS.md"
@@ -61,7 +60,7 @@ def test_the_at_timeout_table_matches_process_md(process):
     assert DEFAULT_COMMAND.seconds == plain
     assert DEFAULT_COMMAND.clause == "AT-TIMEOUT"
     for command, seconds in table.items():
-        assert for_command(command).seconds == seconds, command
+        assert limit_for(command).seconds == seconds, command
 
 
 # (limit, its clause, pattern in that clause's PROCESS.md row)
@@ -234,13 +233,13 @@ def test_command_name(command, name):
         ("", DEFAULT_COMMAND),
     ],
 )
-def test_for_command(command, limit):
-    assert for_command(command) is limit
+def test_limit_for(command, limit):
+    assert limit_for(command) is limit
 
 
 def test_every_command_limit_is_found_by_its_own_name():
     for key, limit in COMMAND_LIMITS.items():  # AT-TIMEOUT's table: the command registry's
-        assert for_command(limit.name) is limit
+        assert limit_for(limit.name) is limit
         assert command_name(limit.name) == key
 
 

@@ -50,7 +50,7 @@ def test_the_codec_frames_each_command_as_its_entry_says(entry: Command):
 
 @pytest.mark.parametrize("entry", list(COMMANDS.values()), ids=lambda e: e.name or "AT")
 def test_the_limits_lookup_reads_the_registry(entry: Command):
-    assert limits.for_command(entry.line()) is entry.limit is limit_for(entry.line("?"))
+    assert limit_for(entry.line()) is entry.limit is limit_for(entry.line("?"))
 
 
 def test_every_limit_of_the_table_is_one_of_limits_py():
