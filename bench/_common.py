@@ -25,8 +25,8 @@ from harness import limits
 from harness.at import ATChannel, ChannelError
 from harness.clock import Clock, prompt_threads, stamp
 from harness.commands import ResultCode
+from harness.modem import SyncError, sync
 from harness.peer import PeerControl, PeerError, PeerServer
-from harness.power import SyncError, sync
 from harness.sim import Profile, SimulatedModule
 from harness.transport import Transcript, Transport, TransportError
 

@@ -310,7 +310,7 @@ class Doctor:
 
     # -- the module, through a started station -----------------------------------------------
     def _station(self) -> None:
-        from harness.power import identify, sync
+        from harness.modem import identify, sync
         from harness.station import Station
 
         with tempfile.TemporaryDirectory(prefix="modemcert-doctor-") as run_dir:

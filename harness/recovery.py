@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 from harness import limits
 from harness.at import ATChannel, ATTimeout
 from harness.clock import Clock, epoch, stamp
-from harness.power import BackOffActive, BackOffDecision, Power, SyncError
+from harness.modem import SyncError
+from harness.power import BackOffActive, BackOffDecision, Power
 from harness.transport import TransportError
 
 log = logging.getLogger("modemcert.recovery")

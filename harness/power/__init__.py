@@ -4,11 +4,9 @@ PWR-EMERG), a reboot within PWR-BACKOFF, and the safe state on any exit.
 `Power` switches the module the way the document and the hardware manual say and records each
 step as a `Timing`; `BackOff` (harness.power.backoff) keeps the reboot history across runs.
 INIT-SYNC and who the module is are AT conversations: they live in harness.modem (`sync`,
-`identify`, re-exported here for older callers); SIGTERM handling lives in harness.terminate.
+`identify`); SIGTERM handling lives in harness.terminate.
 """
 
-from harness.modem.identity import Identity, identify
-from harness.modem.sync import SEARCH_TRIES, SyncError, SyncResult, sync
 from harness.power.backoff import (
     BACKOFF_FILE,
     BACKOFF_FORMAT,
@@ -36,8 +34,6 @@ from harness.power.lines import (
     Recorder,
     StillOn,
 )
-from harness.runrecord import mask_imei
-from harness.terminate import Terminated, terminate_raises
 
 __all__ = [
     "BACKOFF_FILE",
@@ -48,7 +44,6 @@ __all__ = [
     "POWER_DOWN_GRACE",
     "PROBE_TRIES",
     "QUIET_FACTOR",
-    "SEARCH_TRIES",
     "STATUS_AFTER_CUT",
     "STATUS_POLL",
     "WAIT_PROGRESS_STEP",
@@ -56,7 +51,6 @@ __all__ = [
     "BackOffActive",
     "BackOffDecision",
     "BackOffError",
-    "Identity",
     "Power",
     "PowerError",
     "PowerLines",
@@ -65,11 +59,4 @@ __all__ = [
     "RebootRecord",
     "Recorder",
     "StillOn",
-    "SyncError",
-    "SyncResult",
-    "Terminated",
-    "identify",
-    "mask_imei",
-    "sync",
-    "terminate_raises",
 ]

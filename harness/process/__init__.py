@@ -12,8 +12,6 @@ pdp (PDP-*), opening (OPEN-*), sender (SEND-*, KEEP-CHECK), receiver (RECV-*), r
 (PWR-BACKOFF, PWR-OFF, PWR-EMERG), stream (the bytes and their links), driver (`Process`).
 """
 
-from harness.modem.sync import LINE_CHECKS
-from harness.process.bringup import CPIN_POLL
 from harness.process.driver import HEARTBEAT_DATA, Process
 from harness.process.machine import (
     TRANSITIONS,
@@ -32,9 +30,7 @@ from harness.process.state import Observer, Options, StreamNotOpen
 from harness.process.stream import Link, Sender, SessionResult
 
 __all__ = [
-    "CPIN_POLL",
     "HEARTBEAT_DATA",
-    "LINE_CHECKS",
     "OPEN_ROUNDS",
     "RESEND_ROUNDS",
     "SEND_ERRORS",
