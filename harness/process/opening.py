@@ -67,34 +67,23 @@ class Opener:
                 s.decide(clause, f"{r.outcome} in {r.elapsed:.1f} s")
                 return None
             if r.timed_out:
-                limit = limits.QIOPEN.seconds
-                s.decide(
-                    "OPEN-RETRY",
-                    f"no answer within {limit:g} s: QIDEACT, try again",
-                    Reaction.DEACTIVATE,
-                )
-                rounds, halt = self._round(rounds)
+                why = f"no answer within {limits.QIOPEN.seconds:g} s"
+            else:
+                halt = self._failed(r)
                 if halt is not None:
                     return halt
-                failures = 0
-                continue
-            halt = self._failed(r)
+                failures += 1
+                if failures < limits.QIOPEN_FAILURES:
+                    continue
+                why = f"{failures} failures in a row"
+            rounds, halt = self._round(rounds, why)
             if halt is not None:
                 return halt
-            failures += 1
-            if failures >= limits.QIOPEN_FAILURES:
-                s.decide(
-                    "OPEN-RETRY",
-                    f"{failures} failures in a row: QIDEACT, try again",
-                    Reaction.DEACTIVATE,
-                )
-                rounds, halt = self._round(rounds)
-                if halt is not None:
-                    return halt
-                failures = 0
+            failures = 0
 
-    def _round(self, rounds: int) -> tuple[int, Restart]:
+    def _round(self, rounds: int, why: str) -> tuple[int, Restart]:
         """One more OPEN-RETRY round: AT+QIDEACT, or EMERG_OFF after OPEN_ROUNDS of them."""
+        self.state.decide("OPEN-RETRY", f"{why}: QIDEACT, try again", Reaction.DEACTIVATE)
         rounds += 1
         if rounds >= OPEN_ROUNDS:
             return rounds, self.state.decide(
