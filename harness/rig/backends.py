@@ -76,10 +76,7 @@ def parse_labgrid(c: Checks, table: Mapping[str, Any]) -> LabgridConfig:
         if raw is None:
             paths[key] = None
             continue
-        path = Path(os.path.expanduser(raw))
-        if not path.is_absolute():
-            folder = c.path.resolve().parent
-            path = (folder.parent if folder.name == "rigs" else folder) / path
+        path = c.project_path(raw)
         if not path.is_file():
             what = "labgrid environment file" if key == "env" else "Python interpreter"
             raise c.error(f"labgrid.{key}", f"no {what} at {path}: check the path")

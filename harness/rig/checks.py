@@ -59,6 +59,15 @@ class Checks:
     def error(self, key: str | None, message: str) -> RigError:
         return RigError(self.path, key, message)
 
+    def project_path(self, raw: str) -> Path:
+        """A path the rig file names: `~` expanded; a relative one is relative to the project
+        holding rigs/ (the repository root) when the file is in rigs/, else to the file."""
+        path = Path(os.path.expanduser(raw))
+        if path.is_absolute():
+            return path
+        folder = self.path.resolve().parent
+        return (folder.parent if folder.name == "rigs" else folder) / path
+
     def keys(self, table: Mapping[str, Any], where: str, allowed: tuple[str, ...]) -> None:
         for key in table:
             if key not in allowed:

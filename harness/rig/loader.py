@@ -155,12 +155,7 @@ def parse_state_dir(c: Checks, data: Mapping[str, Any]) -> Path:
             "missing: name a directory for the reboot back-off history "
             '(e.g. ".modemcert/state/sim" or "/var/lib/modemcert/pi-m95")',
         )
-    path = Path(os.path.expanduser(raw))
-    if not path.is_absolute():
-        # Relative to the project holding rigs/ (the repo root or cwd), else to the file.
-        folder = c.path.resolve().parent
-        base = folder.parent if folder.name == "rigs" else folder
-        path = base / path
+    path = c.project_path(raw)
     problem = state_dir_problem(path)
     if problem:
         raise c.error("state_dir", f"{path}: {problem}")
