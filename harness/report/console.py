@@ -51,9 +51,6 @@ def verdict_table(run: Run, step_width: int = STEP_WIDTH) -> str:
         if first is not None:
             cause = describe(Finding(first.cause, [first]))
             lines += [f"{'':<28} ↳ {part}" for part in textwrap.wrap(cause, 70)]
-        elif row.verdict is ClauseVerdict.INTERRUPTED and row.unfinished:
-            ran = len(row.tests)
-            lines.append(
-                f"{'':<28} ↳ {ran} of its {ran + row.unfinished} tests ran before the run stopped"
-            )
+        elif row.unfinished_note:
+            lines.append(f"{'':<28} ↳ {row.unfinished_note}")
     return "\n".join(lines)

@@ -228,6 +228,8 @@ def _matrix(run: Run, rows: list[ClauseRow]) -> str:
             if step is None or timing_verdict(step) != row.verdict:
                 step = first.step
             verdict += f'<div class="muted">{esc(describe(Finding(first.cause, [first])))}</div>'
+        elif row.unfinished_note:
+            verdict += f'<div class="muted">{esc(row.unfinished_note)}</div>'
         measured = _measured_cell(step)
         if step is not None and step.clause != row.clause.id:
             measured += (

@@ -113,6 +113,14 @@ class ClauseRow:
     unfinished: int = 0  # its tests the run selected but stopped before running
 
     @property
+    def unfinished_note(self) -> str:
+        """Why a clause whose tests all passed is interrupted: the rest never ran."""
+        if self.verdict is not ClauseVerdict.INTERRUPTED or not self.unfinished:
+            return ""
+        ran = len(self.tests)
+        return f"{ran} of its {ran + self.unfinished} tests ran before the run stopped"
+
+    @property
     def tightest(self) -> TimingRecord | None:
         """The step with the least margin left (steps without a ceiling do not count)."""
         limited = [(t.margin, t) for t in self.timings if t.margin is not None]

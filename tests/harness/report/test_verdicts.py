@@ -5,6 +5,7 @@ import pytest
 from harness.clauses import CLAUSES, GROUPS
 from harness.limits import QIACT, QIDEACT, Timing, Verdict
 from harness.report.console import verdict_table
+from harness.report.report_html import render_report
 from harness.report.runs import TestRecord, load_run
 from harness.report.verdicts import (
     ClauseVerdict,
@@ -188,6 +189,7 @@ def test_a_clause_whose_other_tests_never_ran_is_interrupted_not_passed(new_run)
     assert rows["OPEN-TCP"].verdict == V.PASS  # every test of it ran
     assert rows["PDP-ACT"].verdict == V.NOT_RUN  # none of it started: not run, not interrupted
     assert "1 of its 3 tests ran before the run stopped" in verdict_table(run)
+    assert "1 of its 3 tests ran before the run stopped" in render_report(run)
     done = new_run("r2", status="complete", planned=1, planned_clauses={"OPEN-FAIL": 3})
     done.test("suites/test_flow.py::test_connect_fail", ["OPEN-FAIL"])  # judged as run: complete
     complete = {r.clause.id: r for r in clause_rows(load_run(done.write()))}
